@@ -1,0 +1,42 @@
+// The Kernel: every model function, dispatched by name so that a patch (or a kernel profile) can
+// override it, plus the environment parameters of the machine being modelled.
+
+import * as rmap from './rmap.ts';
+import * as vma from './vma.ts';
+import * as memory from './memory.ts';
+import * as mmap from './mmap.ts';
+import * as mremap from './mremap.ts';
+import * as fork from './fork.ts';
+
+/** The model functions of the base profile (v6.12). Keys are camelCase kernel function names. */
+export const baseFunctions = {
+  ...rmap.functions,
+  ...vma.functions,
+  ...memory.functions,
+  ...mmap.functions,
+  ...mremap.functions,
+  ...fork.functions,
+};
+
+export type ModelFunctions = typeof baseFunctions;
+export type ModelFunctionName = keyof ModelFunctions;
+
+/** Environment parameters that differ between machines running the same kernel version. */
+export interface Params {
+  /** A read fault in private anonymous memory maps the shared zero page (stock kernels);
+   *  false on kernels booted with pvm_no_zero_page=1, where it allocates a page. */
+  zeroPage: boolean;
+  /** vm.overcommit_memory: with 2 (never), MAP_NORESERVE is ignored. */
+  overcommit: 0 | 1 | 2;
+}
+
+export const DEFAULT_PARAMS: Params = { zeroPage: true, overcommit: 0 };
+
+export interface Kernel extends ModelFunctions {
+  /** Profile name, e.g. "v6.18", plus applied patch names. */
+  readonly profile: string;
+  readonly patches: readonly string[];
+  readonly params: Params;
+  /** Witness events of the step being applied (see events.ts). */
+  events: number;
+}

@@ -1,0 +1,82 @@
+// The user-visible entry points: one scenario step = one system call or one memory access.
+// This is the only place that turns a Step into model function calls (hot path: plain switch).
+
+import type { Kernel } from './kernel.ts';
+import type { Step, StepResult } from '../scenario/step.ts';
+import { MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE } from './mremap.ts';
+import { VM_READ, VM_WRITE, filePageFile, filePageIndex, ptePage, pteWritable, ZERO_PAGE, type Mm, type State } from './state.ts';
+import { vmaLookup } from './vma.ts';
+import { filePageByte } from './memory.ts';
+
+const OK: StepResult = { errno: null };
+const EFAULT: StepResult = { errno: 'EFAULT' };
+
+function errnoResult(e: StepResult['errno']): StepResult {
+  return e === null ? OK : { errno: e };
+}
+
+/**
+ * A load or store by the process, as the CPU and the fault handler do it: SIGSEGV (EFAULT) without
+ * a VMA or permission, a fault when the PTE is missing or read-only for a store, then the access.
+ */
+export function userAccess(k: Kernel, s: State, mm: Mm, page: number, write: boolean, value: number): StepResult {
+  const vma = vmaLookup(mm, page);
+  if (vma === null || (vma.flags & (write ? VM_WRITE : VM_READ)) === 0) return EFAULT;
+  let pte = mm.ptes.get(page);
+  if (pte === undefined || (write && !pteWritable(pte))) {
+    if (k.handleMmFault(s, mm, vma, page, write) !== 'ok') return EFAULT;
+    pte = mm.ptes.get(page)!;
+  }
+  const ref = ptePage(pte);
+  if (write) {
+    if (ref >= 0) s.folios[ref]!.data = value;
+    else s.files[filePageFile(ref)]!.data.set(filePageIndex(ref), value);
+    return OK;
+  }
+  if (ref === ZERO_PAGE) return { errno: null, value: 0 };
+  if (ref >= 0) return { errno: null, value: s.folios[ref]!.data };
+  return { errno: null, value: filePageByte(s, filePageFile(ref), filePageIndex(ref)) };
+}
+
+/** Scenario mremap arguments as flags: same page = resize in place; else MAYMOVE|FIXED (+DONTUNMAP). */
+export function mremapFlags(step: Extract<Step, { op: 'mremap' }>): number {
+  if (step.dontunmap) return MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
+  return step.newPage === step.page ? 0 : MREMAP_MAYMOVE | MREMAP_FIXED;
+}
+
+/**
+ * Apply one step to `s` in place. The caller guarantees that step.proc is alive and, for fork,
+ * that step.child is a free slot.
+ */
+export function applyStep(k: Kernel, s: State, step: Step): StepResult {
+  const mm = s.mms[step.proc]!;
+  switch (step.op) {
+    case 'mmap':
+      return errnoResult(k.doMmap(s, mm, step.page, step.count, step.prot, step.backing, step.noreserve));
+    case 'munmap':
+      return errnoResult(step.count <= 0 ? 'EINVAL' : k.doVmiMunmap(s, mm, step.page, step.page + step.count));
+    case 'mprotect':
+      return errnoResult(k.doMprotect(s, mm, step.page, step.count, step.prot));
+    case 'madvise':
+      return errnoResult(k.doMadvise(s, mm, step.page, step.count, step.advice));
+    case 'mremap':
+      return errnoResult(k.doMremap(s, mm, { addr: step.page, oldLen: step.count, newAddr: step.newPage, newLen: step.newCount, flags: mremapFlags(step) }));
+    case 'read':
+      return userAccess(k, s, mm, step.page, false, 0);
+    case 'write':
+      return userAccess(k, s, mm, step.page, true, step.value);
+    case 'fork': {
+      while (s.mms.length <= step.child) s.mms.push(null);
+      s.mms[step.child] = k.dupMmap(s, mm);
+      return OK;
+    }
+    case 'exit':
+      k.exitMmap(s, mm);
+      s.mms[step.proc] = null;
+      return OK;
+    default: {
+      const never: never = step;
+      throw new Error(`unknown step ${JSON.stringify(never)}`);
+    }
+  }
+}
