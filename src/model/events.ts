@@ -37,3 +37,23 @@ export const WITNESS_DESCRIPTIONS: Record<WitnessName, string> = {
   mremapMove: 'mremap moved page tables (move_vma)',
   merge: 'two or more VMAs merged',
 };
+
+/**
+ * VMA lifecycle events, reported to Kernel.observer (when one is set) with the VMA concerned.
+ * Creation events start a VMA's history; 'unmap' and 'mergedAway' end it.
+ */
+export type VmaEvent =
+  | 'mmap' // created by mmap
+  | 'forkCopy' // created in a child by dup_mmap
+  | 'splitOff' // created by __split_vma (the new part)
+  | 'moveCopy' // created by copy_vma at an mremap destination
+  | 'split' // shrunk by __split_vma (the part that keeps the object)
+  | 'fault' // got an anon_vma (anon_vma_prepare, dup_anon_vma, fork clone)
+  | 'unfault' // lost its anon_vma (MREMAP_DONTUNMAP of the whole VMA)
+  | 'expand' // grew by a merge
+  | 'shrink' // shrunk by a merge (commit_merge adjust)
+  | 'protect' // flags changed (mprotect, madvise)
+  | 'mergedAway' // deleted by a merge
+  | 'unmap'; // removed by munmap or exit
+
+export type VmaObserver = (event: VmaEvent, vma: import('./state.ts').Vma) => void;

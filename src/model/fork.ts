@@ -19,6 +19,8 @@ export function dupMmap(this: Kernel, s: State, parent: Mm): Mm {
     else this.anonVmaFork(s, c, p);
     c.flags &= ~VM_LOCKED;
     insertVma(child, c);
+    this.observer?.('forkCopy', c);
+    if (c.anonVma !== NONE) this.observer?.('fault', c);
     if ((c.flags & VM_WIPEONFORK) === 0) this.copyPageRange(s, child, c, parent, p);
   }
   return child;
@@ -30,7 +32,10 @@ export function dupMmap(this: Kernel, s: State, parent: Mm): Mm {
  */
 export function exitMmap(this: Kernel, s: State, mm: Mm): void {
   for (const v of mm.vmas) this.zapPteRange(s, mm, v.start, v.end);
-  for (const v of mm.vmas) this.unlinkAnonVmas(s, v);
+  for (const v of mm.vmas) {
+    this.unlinkAnonVmas(s, v);
+    this.observer?.('unmap', v);
+  }
   mm.vmas = [];
   mm.mapCount = 0;
 }

@@ -7,6 +7,7 @@ import * as memory from './memory.ts';
 import * as mmap from './mmap.ts';
 import * as mremap from './mremap.ts';
 import * as fork from './fork.ts';
+import type { VmaObserver } from './events.ts';
 
 /** The model functions of the base profile (v6.12). Keys are camelCase kernel function names. */
 export const baseFunctions = {
@@ -39,4 +40,6 @@ export interface Kernel extends ModelFunctions {
   readonly params: Params;
   /** Witness events of the step being applied (see events.ts). */
   events: number;
+  /** Optional VMA lifecycle observer (the statechart check); null on the explorer's hot path. */
+  observer: VmaObserver | null;
 }

@@ -63,6 +63,7 @@ export function doMmap(this: Kernel, s: State, mm: Mm, start: number, count: num
   if (backing.kind === 'sharedAnon') file = this.shmemZeroSetup(s);
   const v: Vma = { id: newVmaId(s), start, end, pgoff, flags, file, anonVma: NONE, chain: [], close: false };
   insertVma(mm, v);
+  this.observer?.('mmap', v);
   return null;
 }
 
@@ -90,7 +91,10 @@ export function doVmiMunmap(this: Kernel, s: State, mm: Mm, start: number, end: 
   }
   for (const d of detached) removeVmaFromMm(mm, d);
   this.zapPteRange(s, mm, start, end);
-  for (const d of detached) this.unlinkAnonVmas(s, d);
+  for (const d of detached) {
+    this.unlinkAnonVmas(s, d);
+    this.observer?.('unmap', d);
+  }
   return null;
 }
 
@@ -136,6 +140,7 @@ export function mprotectFixup(this: Kernel, s: State, mm: Mm, vma: Vma, prev: Vm
   }
   const res = this.vmaModifyFlags(s, mm, prev, vma, start, end, newFlags);
   res.flags = newFlags;
+  this.observer?.('protect', res);
   this.changeProtection(s, mm, res, start, end);
   return res;
 }
@@ -204,6 +209,7 @@ export function madviseVmaBehavior(this: Kernel, s: State, mm: Mm, vma: Vma, pre
   if (newFlags === vma.flags) return vma;
   const res = this.vmaModifyFlags(s, mm, prev, vma, start, end, newFlags);
   res.flags = newFlags;
+  this.observer?.('protect', res);
   return res;
 }
 

@@ -117,6 +117,7 @@ export function dontunmapComplete(this: Kernel, s: State, old: Vma, newVma: Vma,
   if (newVma !== old && old.start === oldAddr && old.end === oldAddr + oldLen) {
     this.unlinkAnonVmas(s, old);
     if (isAnonymousVma(old)) old.pgoff = old.start;
+    this.observer?.('unfault', old);
   }
 }
 

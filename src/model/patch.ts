@@ -37,5 +37,5 @@ export function applyPatches(fns: ModelFunctions, patches: readonly Patch[]): Mo
 /** Build a Kernel object: the base functions, the profile's patches, then the user's patches. */
 export function buildKernel(profile: string, profilePatches: readonly Patch[], params: Params = DEFAULT_PARAMS, userPatches: readonly Patch[] = []): Kernel {
   const fns = applyPatches(baseFunctions, [...profilePatches, ...userPatches]);
-  return { ...fns, profile, patches: userPatches.map((p) => p.name), params: { ...params }, events: 0 };
+  return { ...fns, profile, patches: userPatches.map((p) => p.name), params: { ...params }, events: 0, observer: null };
 }

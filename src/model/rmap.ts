@@ -87,6 +87,7 @@ export function anonVmaPrepare(this: Kernel, s: State, mm: Mm, vma: Vma): void {
   vma.anonVma = av;
   this.anonVmaChainLink(s, vma, av);
   s.anonVmas[av]!.numActiveVmas++;
+  this.observer?.('fault', vma);
 }
 
 /**

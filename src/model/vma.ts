@@ -119,6 +119,8 @@ export function splitVma(this: Kernel, s: State, mm: Mm, vma: Vma, addr: number,
   }
   insertVma(mm, n);
   this.events |= EV_SPLIT;
+  this.observer?.('split', vma);
+  this.observer?.('splitOff', n);
   return n;
 }
 
@@ -189,6 +191,7 @@ export function dupAnonVma(this: Kernel, s: State, dst: Vma, src: Vma): void {
   if (src.anonVma !== NONE && dst.anonVma === NONE) {
     dst.anonVma = src.anonVma;
     this.anonVmaClone(s, dst, src);
+    this.observer?.('fault', dst);
   }
 }
 
@@ -214,7 +217,10 @@ export function commitMerge(this: Kernel, s: State, vmg: Vmg, adjust: Vma | null
     if (r === null) continue;
     if (r.anonVma !== NONE) this.anonVmaMerge(s, v, r);
     removeVmaFromMm(vmg.mm, r);
+    this.observer?.('mergedAway', r);
   }
+  this.observer?.('expand', v);
+  if (adjust !== null && adjStart !== 0) this.observer?.('shrink', adjust);
   this.events |= EV_MERGE;
   if (v.anonVma !== NONE) this.events |= EV_MERGE_FAULTED;
 }
@@ -399,6 +405,7 @@ export function copyVma(this: Kernel, s: State, mm: Mm, source: Vma, addr: numbe
   n.pgoff = pgoff;
   this.anonVmaClone(s, n, vma);
   insertVma(mm, n);
+  this.observer?.('moveCopy', n);
   return { newVma: n, source: vma };
 }
 

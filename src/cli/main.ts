@@ -1,0 +1,47 @@
+// The vmacheck command line. Each command lives in its own file; this wires them to commander
+// and maps outcomes to exit codes (0 pass, 1 violation, 2 bad input, 3 incomplete).
+
+import { Command, CommanderError, Option } from 'commander';
+import { ScenarioError } from '../scenario/types.ts';
+import { EXIT_BAD_INPUT, UsageError } from './errors.ts';
+import { loadPatch, parseInvariants } from './setup.ts';
+import { runFiles } from './runCommand.ts';
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const program = new Command('vmacheck')
+    .description('Model checker for the Linux kernel\'s VMA and anon_vma (reverse mapping) machinery')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+  program.command('run')
+    .description('replay scenario files (.vmt) on the model, checking every expect and invariant')
+    .argument('<files...>', 'scenario files')
+    .option('--profile <name>', 'kernel profile (v6.12, v6.18); default: the scenario\'s, else the running kernel\'s')
+    .option('--patch <file>', 'patch module to apply (repeatable)', collect, [])
+    .option('--invariants <list>', 'default, all, or a comma list of invariant ids')
+    .addOption(new Option('--zero-page', 'read faults map the shared zero page'))
+    .addOption(new Option('--no-zero-page', 'read faults allocate a page (pvm_no_zero_page=1)'))
+    .option('--json', 'one JSON object per run')
+    .option('-q, --quiet', 'print failures only')
+    .action(async (files: string[], o: { profile?: string; patch: string[]; invariants?: string; zeroPage?: boolean; json?: boolean; quiet?: boolean }) => {
+      const patches = await Promise.all(o.patch.map(loadPatch));
+      code = runFiles(files, { profile: o.profile, zeroPage: o.zeroPage, invariants: parseInvariants(o.invariants), patches, json: o.json === true, quiet: o.quiet === true });
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
+    if (e instanceof UsageError || e instanceof ScenarioError) {
+      process.stderr.write(`vmacheck: ${e.message}\n`);
+      return EXIT_BAD_INPUT;
+    }
+    throw e;
+  }
+  return code;
+}

@@ -1,0 +1,135 @@
+// Adapts the kernel model and a spec to the explorer's ExploreModel interface: the actions are
+// the spec's operations for every process slot, a state is a model State, the canonical encoding
+// comes from canonical.ts and the checks are the chosen invariants.
+
+import type { Kernel } from '../model/kernel.ts';
+import { cloneState, newState, type State } from '../model/state.ts';
+import { applyStep } from '../model/syscalls.ts';
+import { WITNESS_NAMES } from '../model/events.ts';
+import type { Backing, Step, StepResult } from '../scenario/step.ts';
+import { stepToLine } from '../scenario/print.ts';
+import { parseScenario } from '../scenario/parse.ts';
+import { SCENARIO_FILES, validateStep } from '../scenario/run.ts';
+import { checkInvariants, type Invariant } from '../invariants/index.ts';
+import { allRanges, windowPages, type BackingName, type Spec } from '../spec/defineSpec.ts';
+import { Canonicalizer } from './canonical.ts';
+import type { ExploreModel, Successor, Violation } from './model.ts';
+
+function backingOf(name: BackingName): Backing {
+  if (name === 'anon') return { kind: 'anon' };
+  if (name === 'shared-anon') return { kind: 'sharedAnon' };
+  const m = /^(shared-file|file):(\d+)@(\d+)$/.exec(name)!;
+  const file = Number(m[2]);
+  const filePage = Number(m[3]);
+  return m[1] === 'file' ? { kind: 'file', file, filePage } : { kind: 'sharedFile', file, filePage };
+}
+
+/** Every concrete step the spec allows, for every process slot. */
+export function specActions(spec: Spec): Step[] {
+  const ops = spec.operations;
+  const w = spec.scope.window;
+  const out: Step[] = [];
+  for (let proc = 0; proc < spec.scope.processes; proc++) {
+    if (ops.mmap !== undefined) {
+      for (const [page, count] of ops.mmap.ranges ?? allRanges(w)) {
+        for (const prot of ops.mmap.prots) {
+          for (const b of ops.mmap.backings ?? ['anon']) {
+            for (const noreserve of ops.mmap.noreserve ?? [false]) out.push({ op: 'mmap', proc, page, count, prot, backing: backingOf(b), noreserve });
+          }
+        }
+      }
+    }
+    if (ops.munmap !== undefined) for (const [page, count] of ops.munmap.ranges ?? allRanges(w)) out.push({ op: 'munmap', proc, page, count });
+    if (ops.mprotect !== undefined) {
+      for (const [page, count] of ops.mprotect.ranges ?? allRanges(w)) for (const prot of ops.mprotect.prots) out.push({ op: 'mprotect', proc, page, count, prot });
+    }
+    if (ops.madvise !== undefined) {
+      for (const [page, count] of ops.madvise.ranges ?? allRanges(w)) for (const advice of ops.madvise.advice) out.push({ op: 'madvise', proc, page, count, advice });
+    }
+    if (ops.mremap !== undefined) {
+      for (const m of ops.mremap.moves) out.push({ op: 'mremap', proc, page: m[0], count: m[1], newPage: m[2], newCount: m[3], dontunmap: m[4] === 'dontunmap' });
+    }
+    if (ops.read !== undefined) for (const page of ops.read.pages ?? windowPages(w)) out.push({ op: 'read', proc, page });
+    if (ops.write !== undefined) {
+      for (const page of ops.write.pages ?? windowPages(w)) for (const value of ops.write.values) out.push({ op: 'write', proc, page, value });
+    }
+    if (ops.fork === true) for (let child = 0; child < spec.scope.processes; child++) if (child !== proc) out.push({ op: 'fork', proc, child });
+    if (ops.exit === true) out.push({ op: 'exit', proc });
+  }
+  return out;
+}
+
+export interface KernelModelOptions {
+  spec: Spec;
+  kernel: Kernel;
+  invariants: readonly Invariant[];
+}
+
+export class KernelModel implements ExploreModel<State> {
+  readonly actionCount: number;
+  readonly actions: readonly Step[];
+  readonly witnessNames = WITNESS_NAMES;
+  readonly kernel: Kernel;
+  /** Result of the latest successor() call; check() reads it for the state it produced. */
+  lastResult: StepResult | null = null;
+  private readonly invariants: readonly Invariant[];
+  private readonly canon = new Canonicalizer(SCENARIO_FILES);
+  private readonly init: State;
+
+  constructor(private readonly opts: KernelModelOptions) {
+    this.kernel = opts.kernel;
+    this.invariants = opts.invariants;
+    this.actions = specActions(opts.spec);
+    this.actionCount = this.actions.length;
+    this.init = this.buildInitial();
+  }
+
+  private buildInitial(): State {
+    const { spec } = this.opts;
+    const s = newState(spec.scope.processes, SCENARIO_FILES);
+    if (spec.setup === undefined || spec.setup.length === 0) return s;
+    const sc = parseScenario(spec.setup.join('\n'), `${spec.name} setup`);
+    for (const l of sc.lines) {
+      if (l.kind !== 'step') throw new Error(`${spec.name} setup: only steps are allowed, not expect lines`);
+      const problem = validateStep(s, l.step);
+      if (problem !== null) throw new Error(`${spec.name} setup line ${l.line}: ${problem}`);
+      applyStep(this.kernel, s, l.step);
+    }
+    return s;
+  }
+
+  initial(): State {
+    return cloneState(this.init);
+  }
+
+  enabled(s: State, a: number): boolean {
+    const step = this.actions[a]!;
+    const mm = s.mms[step.proc];
+    if (mm === null || mm === undefined) return false;
+    if (step.op !== 'fork') return true;
+    // The child takes the lowest free slot, so only one fork action per parent is enabled.
+    for (let c = 0; c < s.mms.length; c++) if (s.mms[c] === null) return c === step.child;
+    return false;
+  }
+
+  successor(s: State, a: number): Successor<State> {
+    const next = cloneState(s);
+    this.kernel.events = 0;
+    this.lastResult = applyStep(this.kernel, next, this.actions[a]!);
+    return { state: next, events: this.kernel.events };
+  }
+
+  encode(s: State, out: Int32Array): number {
+    return this.canon.encode(s, out);
+  }
+
+  check(prev: State | null, a: number, next: State): Violation | null {
+    const step = prev === null ? null : this.actions[a]!;
+    const r = checkInvariants(this.kernel, next, this.invariants, prev, step, prev === null ? null : this.lastResult);
+    return r === null ? null : { invariant: r.invariant, message: r.message };
+  }
+
+  describe(a: number): string {
+    return stepToLine(this.actions[a]!);
+  }
+}

@@ -1,0 +1,39 @@
+// The interface between the explorer and what it explores. The explorer knows nothing about
+// VMAs: it sees states, numbered actions, a canonical encoding and a checker. The kernel model
+// is adapted to this interface in kernelModel.ts; tests adapt toy models to it.
+
+/** A failed invariant: its name and an explanation naming the objects involved. */
+export interface Violation {
+  invariant: string;
+  message: string;
+}
+
+/** Result of applying one action. */
+export interface Successor<S> {
+  state: S;
+  /** Bitmask of witness events (see ExploreModel.witnessNames) that happened during the step. */
+  events: number;
+}
+
+export interface ExploreModel<S> {
+  /** The initial state (after any setup steps). */
+  initial(): S;
+  /** Number of actions; actions are 0..actionCount-1. */
+  readonly actionCount: number;
+  /** Whether action `a` is enabled in `s` (e.g. its process is alive). Cheap; called for every action. */
+  enabled(s: S, a: number): boolean;
+  /** Apply enabled action `a` to a copy of `s` (never mutate `s`). */
+  successor(s: S, a: number): Successor<S>;
+  /**
+   * Write the canonical encoding of `s` into `out` starting at 0 and return its length.
+   * Symmetric states (renamed processes, anon_vmas, folios) must encode identically.
+   * If `out` is too small, return -1 and the explorer retries with a bigger buffer.
+   */
+  encode(s: S, out: Int32Array): number;
+  /** Check every invariant on `next`, reached from `prev` by action `a` (prev is null for the initial state). */
+  check(prev: S | null, a: number, next: S): Violation | null;
+  /** The action as a scenario-file line, e.g. "P0 write 0x10 1". */
+  describe(a: number): string;
+  /** Witness names, bit i of Successor.events = witnessNames[i]. */
+  readonly witnessNames: readonly string[];
+}
