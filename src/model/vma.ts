@@ -121,6 +121,7 @@ export function splitVma(this: Kernel, s: State, mm: Mm, vma: Vma, addr: number,
   this.events |= EV_SPLIT;
   this.observer?.('split', vma);
   this.observer?.('splitOff', n);
+  if (n.anonVma !== NONE) this.observer?.('fault', n);
   return n;
 }
 
@@ -358,6 +359,15 @@ export function vmaModifyFlags(this: Kernel, s: State, mm: Mm, prev: Vma | null,
   return this.vmaModify(s, vmg);
 }
 
+/** vma_shrink() (mm/vma.c 6.12): trim one end of a VMA in place (exec's stack relocation). */
+export function vmaShrink(this: Kernel, s: State, mm: Mm, vma: Vma, start: number, end: number, pgoff: number): void {
+  void s;
+  void mm;
+  vma.start = start;
+  vma.end = end;
+  vma.pgoff = pgoff;
+}
+
 /** vma_merge_extend() (6.12): mremap growth in place; vma itself is prev, so it always matches itself. */
 export function vmaMergeExtend(this: Kernel, s: State, mm: Mm, vma: Vma, delta: number): Vma | null {
   const vmg = vmgFromVma(mm, vma, vma, vma.end, vma.end + delta);
@@ -406,6 +416,7 @@ export function copyVma(this: Kernel, s: State, mm: Mm, source: Vma, addr: numbe
   this.anonVmaClone(s, n, vma);
   insertVma(mm, n);
   this.observer?.('moveCopy', n);
+  if (n.anonVma !== NONE) this.observer?.('fault', n);
   return { newVma: n, source: vma };
 }
 
@@ -416,5 +427,5 @@ export const functions = {
   splitVma, isMergeableVma, isMergeableAnonVma, areAnonVmasCompatible, canVmaMergeBefore,
   canVmaMergeAfter, canVmaMergeLeft, canVmaMergeRight, canMergeRemoveVma, dupAnonVma, anonVmaMerge,
   commitMerge, vmaExpand, vmaMergeNewRange, vmaMergeExistingRange, vmaModify, vmaModifyFlags,
-  vmaMergeExtend, copyVma, copyVmaPrepareMerge,
+  vmaMergeExtend, vmaShrink, copyVma, copyVmaPrepareMerge,
 };
