@@ -37,6 +37,9 @@ export function scenarioSetup(sc: Scenario, opts: Pick<RunOptions, 'profile' | '
   const host = hostDefaults();
   const profile = parseProfile(opts.profile ?? sc.profile ?? undefined, host.profile);
   const params: Params = { ...host.params };
+  // A scenario that requires a zero-page setting describes that machine.
+  if (sc.requires.includes('no-zero-page')) params.zeroPage = false;
+  if (sc.requires.includes('zero-page')) params.zeroPage = true;
   if (sc.params.zeroPage !== undefined) params.zeroPage = sc.params.zeroPage;
   if (sc.params.overcommit !== undefined) params.overcommit = sc.params.overcommit;
   if (opts.zeroPage !== undefined) params.zeroPage = opts.zeroPage;

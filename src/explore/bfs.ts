@@ -10,11 +10,15 @@
 // index. Limits (states, memory estimate, time, AbortSignal) stop the search cleanly with
 // verdict 'incomplete'.
 //
+// Call order guarantee (the kernel adapter relies on it): model.check(prev, a, next) is always
+// called right after the model.successor(prev, a) call that produced `next`, with no other
+// successor call in between; the same holds in trace.ts (replay) and random.ts.
+//
 // `bfs` is async: it yields to the event loop every `sliceMs` so that SIGINT handlers (which
 // abort the signal) and timers run. `bfsSync` never yields (for benchmarks and tests).
 
 import type { ExploreModel, Violation } from './model.ts';
-import { FP_HI, FP_LO, fingerprint64 } from './hash.ts';
+import { fingerprint64 } from './hash.ts';
 import { FingerprintSet, MAX_CAPACITY } from './fingerprintSet.ts';
 import { MAX_ACTION, TraceStore } from './traceStore.ts';
 
@@ -105,7 +109,10 @@ export interface BfsResult {
   statesPerSecond: number;
   /** (fingerprint set + trace store bytes) / states. */
   bytesPerState: number;
-  /** Final memory estimate (see BfsOptions.maxMemoryBytes). */
+  /**
+   * Peak of the memory estimate (see BfsOptions.maxMemoryBytes), sampled at level ends, progress
+   * reports and the end; with maxMemoryBytes set, never above it.
+   */
   memoryBytes: number;
   /** actionCounts[a] = how many times action a was applied. */
   actionCounts: number[];
@@ -227,23 +234,24 @@ class BfsRun<S> {
   private init(): void {
     const model = this.model;
     let s0: S;
+    let v: Violation | null;
     try {
       s0 = model.initial();
       const len = this.encode(s0);
       fingerprint64(this.buf, len, this.fp);
+      v = model.check(null, -1, s0);
     } catch (e) {
       throw new ExploreError(`model failed on the initial state: ${String(e)}`, [], e);
     }
-    this.set.add(this.fp[FP_HI]!, this.fp[FP_LO]!);
+    this.set.add(this.fp[0]!, this.fp[1]!);
     this.trace.addRoot();
     this.statesPerLevel.push(1);
-    if (this.signal?.aborted) return this.finish('incomplete', 'aborted');
-    const v = model.check(null, -1, s0);
     if (v !== null) {
       this.violation = { invariant: v.invariant, message: v.message, trace: [], depth: 0 };
       return this.finish('violation', null);
     }
     if (this.maxDepth <= 0) return this.finish('pass', null);
+    if (this.signal?.aborted) return this.finish('incomplete', 'aborted');
     this.cur = [s0];
     this.statesPerLevel.push(0);
   }
@@ -257,6 +265,15 @@ class BfsRun<S> {
 
   private queueLength(): number {
     return this.cur.length - this.head + this.next.length;
+  }
+
+  private peakMemory = 0;
+
+  /** Record the current memory estimate in the peak (at level ends, progress reports, the end). */
+  private notePeak(): number {
+    const m = this.memoryEstimate(0);
+    if (m > this.peakMemory) this.peakMemory = m;
+    return m;
   }
 
   /** Memory estimate if `more` more states were stored and queued. */
@@ -279,9 +296,11 @@ class BfsRun<S> {
       return this.finish('pass', null);
     }
     this.depth = this.level + 1;
+    this.notePeak();
     if (this.depth >= this.maxDepth) {
       this.cur = [];
       this.next = [];
+      this.head = 0;
       return this.finish('pass', null);
     }
     this.curBase += this.cur.length;
@@ -304,7 +323,7 @@ class BfsRun<S> {
       states,
       transitions: this.transitions,
       statesPerSecond: rate,
-      memoryBytes: this.memoryEstimate(0),
+      memoryBytes: this.notePeak(),
       queue: this.queueLength(),
       seconds: (now - this.t0) / 1000,
     });
@@ -341,6 +360,8 @@ class BfsRun<S> {
     const set = this.set;
     const trace = this.trace;
     const fp = this.fp;
+    // Local aliases: module bindings may compile to getters under some loaders (tsx → CJS).
+    const hash = fingerprint64;
     const counts = this.actionCounts;
     const maxStates = this.maxStates;
     const memLimited = this.maxMemory !== Infinity;
@@ -381,9 +402,9 @@ class BfsRun<S> {
             len = this.encode(st);
             buf = this.buf;
           }
-          fingerprint64(buf, len, fp);
-          const hi = fp[FP_HI]!;
-          const lo = fp[FP_LO]!;
+          hash(buf, len, fp);
+          const hi = fp[0]!; // FP_HI
+          const lo = fp[1]!; // FP_LO
           let idx: number;
           if (set.size >= maxStates) {
             if (!set.has(hi, lo)) {
@@ -395,8 +416,8 @@ class BfsRun<S> {
             idx = set.add(hi, lo);
           }
           if (idx < 0) {
-            if (checkAll) {
-              const v = model.check(s, a, st);
+            if (checkAll || model.checkTransition !== undefined) {
+              const v = checkAll ? model.check(s, a, st) : model.checkTransition!(s, a, st);
               if (v !== null) {
                 this.foundViolation(v, trace.path(from).concat(a));
                 break;
@@ -474,7 +495,7 @@ class BfsRun<S> {
       witnessTraces[names[b]!] = d < 0 ? null : this.trace.path(this.witnessFrom[b]!).concat(this.witnessAction[b]!);
     }
     const bytesPerState = states > 0 ? (this.set.bytes() + this.trace.bytes()) / states : 0;
-    const memoryBytes = this.memoryEstimate(0);
+    this.notePeak();
     const generated = this.transitions + 1;
     let observed: number | null = null;
     if (states <= this.observedLimit) {
@@ -492,7 +513,7 @@ class BfsRun<S> {
       seconds,
       statesPerSecond: seconds > 0 ? states / seconds : 0,
       bytesPerState,
-      memoryBytes,
+      memoryBytes: this.peakMemory,
       actionCounts: Array.from(this.actionCounts),
       witnesses,
       witnessTraces,

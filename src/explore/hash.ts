@@ -39,7 +39,7 @@ export function fingerprint64(data: Int32Array, len: number, out: Int32Array, se
     k = Math.imul(k, C2);
     a ^= k;
     a = (a << 13) | (a >>> 19);
-    a = (Math.imul(a, 5) + 0xe6546b64) | 0;
+    a = (a + (a << 2) + 0xe6546b64) | 0; // a * 5 + c
     // Lane B: xxh32 round.
     b = (b + Math.imul(w, P2)) | 0;
     b = (b << 13) | (b >>> 19);

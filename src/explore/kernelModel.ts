@@ -73,12 +73,15 @@ export class KernelModel implements ExploreModel<State> {
   /** Result of the latest successor() call; check() reads it for the state it produced. */
   lastResult: StepResult | null = null;
   private readonly invariants: readonly Invariant[];
+  /** Invariants that depend on the step, not only on the state (see Invariant.transition). */
+  private readonly transitionInvariants: readonly Invariant[];
   private readonly canon = new Canonicalizer(SCENARIO_FILES);
   private readonly init: State;
 
   constructor(private readonly opts: KernelModelOptions) {
     this.kernel = opts.kernel;
     this.invariants = opts.invariants;
+    this.transitionInvariants = opts.invariants.filter((i) => i.transition === true);
     this.actions = specActions(opts.spec);
     this.actionCount = this.actions.length;
     this.init = this.buildInitial();
@@ -126,6 +129,12 @@ export class KernelModel implements ExploreModel<State> {
   check(prev: State | null, a: number, next: State): Violation | null {
     const step = prev === null ? null : this.actions[a]!;
     const r = checkInvariants(this.kernel, next, this.invariants, prev, step, prev === null ? null : this.lastResult);
+    return r === null ? null : { invariant: r.invariant, message: r.message };
+  }
+
+  checkTransition(prev: State, a: number, next: State): Violation | null {
+    if (this.transitionInvariants.length === 0) return null;
+    const r = checkInvariants(this.kernel, next, this.transitionInvariants, prev, this.actions[a]!, this.lastResult);
     return r === null ? null : { invariant: r.invariant, message: r.message };
   }
 

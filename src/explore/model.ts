@@ -32,6 +32,11 @@ export interface ExploreModel<S> {
   encode(s: S, out: Int32Array): number;
   /** Check every invariant on `next`, reached from `prev` by action `a` (prev is null for the initial state). */
   check(prev: S | null, a: number, next: S): Violation | null;
+  /**
+   * Optional: the invariants that depend on the transition (prev, a), checked on transitions into
+   * states already seen (check() covers them for new states). Must be cheap.
+   */
+  checkTransition?(prev: S, a: number, next: S): Violation | null;
   /** The action as a scenario-file line, e.g. "P0 write 0x10 1". */
   describe(a: number): string;
   /** Witness names, bit i of Successor.events = witnessNames[i]. */

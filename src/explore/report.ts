@@ -142,7 +142,7 @@ export function renderBfsText<S>(result: BfsResult, model: ExploreModel<S>, opti
       ['depth', String(result.depth)],
       ['states per level', result.statesPerLevel.map(formatInt).join(' ')],
       ['time', `${formatSeconds(result.seconds)}  (${formatInt(result.statesPerSecond)} states/s)`],
-      ['memory', `${result.bytesPerState.toFixed(1)} bytes/state (fingerprints + trace); estimate ${formatBytes(result.memoryBytes)}`],
+      ['memory', `${result.bytesPerState.toFixed(1)} bytes/state (fingerprints + trace); peak estimate ${formatBytes(result.memoryBytes)}`],
     ]),
   );
   const counts = result.actionCounts;

@@ -55,6 +55,7 @@ export const cowInvariants: Invariant[] = [
     id: 'cow-isolation',
     title: 'a write is seen at the written page and nowhere else, except through the same shared page-cache page',
     source: 'the purpose of copy-on-write (do_wp_page, copy_present_pte write-protection)',
+    transition: true,
     check({ prev, step, result, census }) {
       if (prev === null || step === null || step.op !== 'write' || result === null || result.errno !== null) return null;
       const s = census.s;

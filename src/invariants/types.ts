@@ -22,6 +22,8 @@ export interface Invariant {
   title: string;
   /** Where the kernel asserts or relies on it (kernel-semantics.md section 3). */
   source: string;
+  /** True when the check depends on the step (prev state and action), not only on the state. */
+  transition?: boolean;
   /** Advisory invariants are documented and checkable but not in the default set. */
   advisory?: string;
   /** Returns null when it holds, else an explanation naming the objects involved. */

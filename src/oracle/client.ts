@@ -5,7 +5,7 @@
 
 import { spawn, execFile, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, existsSync, rmSync, accessSync, constants } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, existsSync, rmSync, accessSync, constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,11 +101,14 @@ export async function buildHelper(opts: OracleOptions = {}): Promise<string> {
       await compile(cc, tmp, false); // no static libc: a dynamic helper works, only slower
     }
     renameSync(tmp, bin);
+    pruneStale(dir, bin);
   } catch (e) {
     rmSync(tmp, { force: true });
     if (e instanceof OracleUnavailable) throw e;
     const stderr = typeof e === 'object' && e !== null && 'stderr' in e ? String(e.stderr) : String(e);
-    throw new OracleUnavailable(`building the oracle helper failed: ${firstLine(stderr)}`);
+    // gcc starts with "In function ..." context; the line that says "error" is the useful one.
+    const errLine = stderr.split('\n').find((l) => /\berror\b/.test(l)) ?? firstLine(stderr);
+    throw new OracleUnavailable(`building the oracle helper failed: ${errLine.trim()}`);
   }
   return bin;
 }
@@ -113,6 +116,14 @@ export async function buildHelper(opts: OracleOptions = {}): Promise<string> {
 /** Child stdio pipes are net.Sockets at run time; only sockets can be (un)ref'd. */
 function asSocket(s: Readable): Socket {
   return s as unknown as Socket;
+}
+
+/** Removes helpers built from older sources. Running ones keep their inode, so this is safe. */
+function pruneStale(dir: string, keep: string): void {
+  for (const f of readdirSync(dir)) {
+    const path = join(dir, f);
+    if (/^helper-[0-9a-f]{16}$/.test(f) && path !== keep) rmSync(path, { force: true });
+  }
 }
 
 function isMissing(e: unknown): boolean {
@@ -162,12 +173,12 @@ function killAllSync(): void {
 }
 
 function onSignal(sig: NodeJS.Signals): void {
+  // Our listener suppressed Node's default action (terminate); restore it unless someone else
+  // handles the signal. Count before cleanup, which uninstalls our listener.
+  const others = process.listenerCount(sig) - 1;
   killAllSync();
-  // Our listener suppressed Node's default action; restore it unless someone else handles it.
-  if (process.listenerCount(sig) === 1) {
-    uninstallHooks();
-    process.kill(process.pid, sig);
-  }
+  uninstallHooks();
+  if (others === 0) process.kill(process.pid, sig);
 }
 
 let hooksInstalled = false;

@@ -281,8 +281,7 @@ static void do_tcmd(struct tcmd *c, struct trep *r) {
 	case T_MPROTECT: if (mprotect((void *)c->addr, c->len, c->prot)) r->err = errno; break;
 	case T_MADVISE: if (madvise((void *)c->addr, c->len, c->advice)) r->err = errno; break;
 	case T_MREMAP: {
-		void *p = c->flags ? mremap((void *)c->addr, c->len, c->len2, c->flags, (void *)c->addr2)
-		                   : mremap((void *)c->addr, c->len, c->len2, 0);
+		void *p = mremap((void *)c->addr, c->len, c->len2, c->flags, (void *)c->addr2);
 		if (p == MAP_FAILED) r->err = errno;
 		break;
 	}
@@ -324,10 +323,22 @@ static void test_main(int id) {
 
 /* ---------------------------------------------------------------- helper: process tree */
 
+/* Empties a pipe without blocking (the read end is shared with test processes, so it cannot be
+ * switched to O_NONBLOCK). Messages are atomic, so whole messages are read. */
+static void drain(int fd, size_t msg) {
+	char buf[sizeof(struct tcmd) > sizeof(struct trep) ? sizeof(struct tcmd) : sizeof(struct trep)];
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	while (poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN) && read(fd, buf, msg) > 0) {}
+}
+
+/* Called once process id is dead: nobody reads cmd[id] any more, so a command it never consumed
+ * (it died first) would otherwise be the first thing a later process with this id reads. */
 static void forget(int id) {
 	if (pidfd[id] >= 0) close(pidfd[id]);
 	pidfd[id] = -1;
 	pids[id] = 0;
+	drain(cmd_r[id], sizeof(struct tcmd));
+	drain(rep_r[id], sizeof(struct trep));
 }
 
 /* Waits until the task behind pidfd is gone: its mm torn down (pidfd readable happens after
@@ -511,9 +522,9 @@ static const char *build_step(char **tok, int nt, struct tcmd *c, int *shared_fi
 		int dontunmap = nt == 7 && !strcmp(tok[6], "dontunmap");
 		if (nt > 6 && !dontunmap) return "trailing tokens after mremap";
 		c->op = T_MREMAP; c->addr2 = ARENA + (uint64_t)a * PAGE; c->len2 = (uint64_t)b * PAGE;
-		/* Same start page: in-place resize (flags 0); otherwise an explicit move. */
-		c->flags = a == pg ? 0 : (MREMAP_MAYMOVE | MREMAP_FIXED | (dontunmap ? MREMAP_DONTUNMAP : 0));
-		if (a == pg && dontunmap) return "dontunmap needs a move";
+		/* Same start page: in-place resize (flags 0); otherwise an explicit move. DONTUNMAP
+		 * without a move is passed on as is, so the kernel answers it (EINVAL). */
+		c->flags = (a == pg ? 0 : MREMAP_MAYMOVE | MREMAP_FIXED) | (dontunmap ? MREMAP_DONTUNMAP : 0);
 		return NULL;
 	}
 	return "unknown command";
@@ -632,11 +643,11 @@ static int observe_proc(int id) {
 	uint32_t *peekpg = malloc(sizeof(uint32_t) * ((size_t)total + 1));
 	int *content = malloc(sizeof(int) * ((size_t)total + 1));
 	int *peekidx = malloc(sizeof(int) * ((size_t)total + 1));
-	int npeek = 0;
+	int *pc = NULL, npeek = 0, rc = -1;
 	long k = 0;
 	for (int i = 0; i < nv; i++) {
 		long cnt = (long)((v[i].e - v[i].s) / PAGE);
-		if (pread(pm, ent + k, (size_t)cnt * 8, (off_t)(v[i].s / PAGE * 8)) != cnt * 8) { close(pm); return -1; }
+		if (pread(pm, ent + k, (size_t)cnt * 8, (off_t)(v[i].s / PAGE * 8)) != cnt * 8) goto fail;
 		for (long j = 0; j < cnt; j++, k++) {
 			content[k] = -1;
 			if ((ent[k] >> 63) & 1 && v[i].perm[0] == 'r') {
@@ -646,8 +657,9 @@ static int observe_proc(int id) {
 		}
 	}
 	close(pm);
-	int *pc = malloc(sizeof(int) * ((size_t)npeek + 1));
-	if (peek(id, peekpg, npeek, pc)) return -1;
+	pm = -1;
+	pc = malloc(sizeof(int) * ((size_t)npeek + 1));
+	if (peek(id, peekpg, npeek, pc)) goto fail;
 	for (int i = 0; i < npeek; i++) content[peekidx[i]] = pc[i];
 	emit("{\"id\":%d,\"pid\":%d,\"vmas\":[", id, pids[id]);
 	for (int i = 0; i < nv; i++) {
@@ -684,8 +696,11 @@ static int observe_proc(int id) {
 		}
 	}
 	emit("]}");
+	rc = 0;
+fail:
+	if (pm >= 0) close(pm);
 	free(v); free(ent); free(peekpg); free(content); free(peekidx); free(pc);
-	return 0;
+	return rc;
 }
 
 static void cmd_observe(void) {
