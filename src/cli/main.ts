@@ -6,9 +6,20 @@ import { ScenarioError } from '../scenario/types.ts';
 import { EXIT_BAD_INPUT, UsageError } from './errors.ts';
 import { loadPatch, parseInvariants } from './setup.ts';
 import { runFiles } from './runCommand.ts';
+import { runCheck } from './checkCommand.ts';
+import { loadSpec, SpecError } from '../spec/load.ts';
 
 function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
+}
+
+/** A non-negative integer option, or a UsageError naming the option. */
+function intOption(name: string, min = 0): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min}, got "${v}"`);
+    return n;
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -33,11 +44,34 @@ export async function main(argv: string[]): Promise<number> {
       code = runFiles(files, { profile: o.profile, zeroPage: o.zeroPage, invariants: parseInvariants(o.invariants), patches, json: o.json === true, quiet: o.quiet === true });
     });
 
+  program.command('check')
+    .description('explore every state reachable within the depth bound; print the shortest counterexample')
+    .argument('<spec>', 'spec module (specs/*.ts)')
+    .option('--depth <n>', 'depth bound (default: the spec\'s)', intOption('--depth', 0))
+    .option('--profile <name>', 'kernel profile (v6.12, v6.18)')
+    .option('--patch <file>', 'patch module to apply (repeatable)', collect, [])
+    .option('--invariants <list>', 'default, all, or a comma list of invariant ids')
+    .option('--max-states <n>', 'stop (incomplete) after this many distinct states', intOption('--max-states', 1))
+    .option('--max-memory <mb>', 'stop (incomplete) before the explorer uses more than this', intOption('--max-memory', 1))
+    .option('--random <runs>', 'random deep mode: this many random runs (fast-check), shrunk on failure', intOption('--random', 1))
+    .option('--seed <n>', 'seed for --random', intOption('--seed', 0))
+    .addOption(new Option('--zero-page', 'read faults map the shared zero page'))
+    .addOption(new Option('--no-zero-page', 'read faults allocate a page (pvm_no_zero_page=1)'))
+    .option('--json', 'print one final JSON object')
+    .action(async (specFile: string, o: { depth?: number; profile?: string; patch: string[]; invariants?: string; maxStates?: number; maxMemory?: number; random?: number; seed?: number; zeroPage?: boolean; json?: boolean }) => {
+      const spec = await loadSpec(specFile);
+      const patches = await Promise.all(o.patch.map(loadPatch));
+      code = await runCheck({
+        specFile, spec, depth: o.depth, profile: o.profile, zeroPage: o.zeroPage, maxStates: o.maxStates, maxMemoryMb: o.maxMemory,
+        invariants: o.invariants, patches, patchFiles: o.patch, json: o.json === true, random: o.random, seed: o.seed,
+      });
+    });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : EXIT_BAD_INPUT;
-    if (e instanceof UsageError || e instanceof ScenarioError) {
+    if (e instanceof UsageError || e instanceof ScenarioError || e instanceof SpecError) {
       process.stderr.write(`vmacheck: ${e.message}\n`);
       return EXIT_BAD_INPUT;
     }
