@@ -7,6 +7,7 @@ import { EXIT_BAD_INPUT, UsageError } from './errors.ts';
 import { loadPatch, parseInvariants } from './setup.ts';
 import { runFiles } from './runCommand.ts';
 import { runCheck } from './checkCommand.ts';
+import { runCompare } from './compareCommand.ts';
 import { loadSpec, SpecError } from '../spec/load.ts';
 
 function collect(value: string, previous: string[]): string[] {
@@ -65,6 +66,22 @@ export async function main(argv: string[]): Promise<number> {
         specFile, spec, depth: o.depth, profile: o.profile, zeroPage: o.zeroPage, maxStates: o.maxStates, maxMemoryMb: o.maxMemory,
         invariants: o.invariants, patches, patchFiles: o.patch, json: o.json === true, random: o.random, seed: o.seed,
       });
+    });
+
+  program.command('compare')
+    .description('what a patch breaks (invariants) and what it changes (observable behaviour), explored to the same depth')
+    .argument('<spec>', 'spec module (specs/*.ts)')
+    .requiredOption('--patch <file>', 'patch module (repeatable)', collect, [])
+    .option('--depth <n>', 'depth bound (default: the spec\'s)', intOption('--depth', 0))
+    .option('--profile <name>', 'kernel profile of the baseline (v6.12, v6.18)')
+    .option('--invariants <list>', 'default, all, or a comma list of invariant ids')
+    .addOption(new Option('--zero-page', 'read faults map the shared zero page'))
+    .addOption(new Option('--no-zero-page', 'read faults allocate a page (pvm_no_zero_page=1)'))
+    .option('--json', 'print one final JSON object')
+    .action(async (specFile: string, o: { patch: string[]; depth?: number; profile?: string; invariants?: string; zeroPage?: boolean; json?: boolean }) => {
+      const spec = await loadSpec(specFile);
+      const patches = await Promise.all(o.patch.map(loadPatch));
+      code = runCompare({ specFile, spec, depth: o.depth, profile: o.profile, zeroPage: o.zeroPage, invariants: o.invariants, patches, patchFiles: o.patch, json: o.json === true });
     });
 
   try {
