@@ -127,7 +127,7 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
     }
     console.log(JSON.stringify(json));
   } else {
-    console.log(renderBfsText(result, model));
+    console.log(renderBfsText(result, model, { groupActions: (a) => model.actions[a]!.op }));
     if (missing.length > 0) console.log(pc.red(`Required witnesses that never happened: ${missing.join(', ')} (the pass is vacuous for them)`));
   }
   void traceText;

@@ -10,6 +10,8 @@ import { formatCounterexample } from './trace.ts';
 import { formatBytes, formatInt, formatProbability, formatSeconds } from './format.ts';
 
 export interface ReportOptions {
+  /** Aggregate per-action counts under these names (e.g. the operation) instead of listing every action. */
+  groupActions?: (a: number) => string;
   /** Use colours (default: whether process.stdout is a TTY). */
   color?: boolean;
   /** Extra header comment lines for the counterexample scenario text. */
@@ -145,7 +147,13 @@ export function renderBfsText<S>(result: BfsResult, model: ExploreModel<S>, opti
       ['memory', `${result.bytesPerState.toFixed(1)} bytes/state (fingerprints + trace); peak estimate ${formatBytes(result.memoryBytes)}`],
     ]),
   );
-  const counts = result.actionCounts;
+  if (options.groupActions !== undefined) {
+    const groups = new Map<string, number>();
+    result.actionCounts.forEach((n, a) => groups.set(options.groupActions!(a), (groups.get(options.groupActions!(a)) ?? 0) + n));
+    out.push('', 'operations (times applied):');
+    out.push(...table([...groups].map(([g, n]) => [g, n === 0 ? c.yellow('0') : formatInt(n)] as [string, string])));
+  }
+  const counts = options.groupActions === undefined ? result.actionCounts : [];
   let order = counts.map((_, a) => a);
   const limit = options.maxActionLines ?? Infinity;
   if (order.length > limit) order = order.sort((x, y) => counts[y]! - counts[x]! || x - y).slice(0, limit);

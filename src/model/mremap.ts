@@ -4,7 +4,7 @@
 import type { Kernel } from './kernel.ts';
 import type { Errno } from '../scenario/step.ts';
 import { EV_MREMAP_MOVE } from './events.ts';
-import { VM_DONTEXPAND, VM_LOCKED, VM_PFNMAP, isAnonymousVma, ptePack, ptePage, pteWritable, type Mm, type State, type Vma } from './state.ts';
+import { NONE, VM_DONTEXPAND, VM_LOCKED, VM_PFNMAP, isAnonymousVma, ptePack, ptePage, pteWritable, type Mm, type State, type Vma } from './state.ts';
 import { findVma, vmaLookup } from './vma.ts';
 
 export const MREMAP_MAYMOVE = 1;
@@ -115,9 +115,10 @@ export function moveVma(this: Kernel, s: State, mm: Mm, vma: Vma, oldAddr: numbe
 export function dontunmapComplete(this: Kernel, s: State, old: Vma, newVma: Vma, oldAddr: number, oldLen: number): void {
   old.flags &= ~VM_LOCKED;
   if (newVma !== old && old.start === oldAddr && old.end === oldAddr + oldLen) {
+    const wasFaulted = old.anonVma !== NONE;
     this.unlinkAnonVmas(s, old);
     if (isAnonymousVma(old)) old.pgoff = old.start;
-    this.observer?.('unfault', old);
+    if (wasFaulted) this.observer?.('unfault', old);
   }
 }
 

@@ -78,14 +78,120 @@ export interface Vma {
   close: boolean;
 }
 
+/**
+ * A page table: page number -> packed PTE (see ptePack); an absent key is pte_none. The read and
+ * write API is the subset of Map<number, number> the model uses (get, has, set, delete, size,
+ * keys, values, entries, forEach, iteration), but entries are kept sorted by page number in one
+ * flat array [page0, pte0, page1, pte1, ...]: a process maps a handful of pages, so a linear
+ * scan beats hashing, iteration is in address order, and a copy is one array slice.
+ */
+export class PageTable implements Iterable<[number, number]> {
+  /** Sorted by page: e[2i] = page, e[2i + 1] = PTE. Read directly by the hot paths (canonical encoding, census). */
+  e: number[];
+
+  constructor(entries: number[] = []) {
+    this.e = entries;
+  }
+
+  /** A table with the entries of `src` (any iterable of [page, pte] pairs, e.g. a Map). */
+  static from(src: Iterable<readonly [number, number]>): PageTable {
+    const t = new PageTable();
+    for (const [k, v] of src) t.set(k, v);
+    return t;
+  }
+
+  get size(): number {
+    return this.e.length >> 1;
+  }
+
+  /** Index (even) of `page` in e, or -1. */
+  private indexOf(page: number): number {
+    const e = this.e;
+    for (let i = 0; i < e.length; i += 2) {
+      const k = e[i]!;
+      if (k === page) return i;
+      if (k > page) return -1;
+    }
+    return -1;
+  }
+
+  get(page: number): number | undefined {
+    const e = this.e;
+    for (let i = 0; i < e.length; i += 2) {
+      const k = e[i]!;
+      if (k === page) return e[i + 1];
+      if (k > page) return undefined;
+    }
+    return undefined;
+  }
+
+  has(page: number): boolean {
+    return this.indexOf(page) >= 0;
+  }
+
+  set(page: number, pte: number): this {
+    const e = this.e;
+    let i = 0;
+    while (i < e.length && e[i]! < page) i += 2;
+    if (i < e.length && e[i] === page) e[i + 1] = pte;
+    else e.splice(i, 0, page, pte);
+    return this;
+  }
+
+  delete(page: number): boolean {
+    const i = this.indexOf(page);
+    if (i < 0) return false;
+    this.e.splice(i, 2);
+    return true;
+  }
+
+  clear(): void {
+    this.e = [];
+  }
+
+  clone(): PageTable {
+    return new PageTable(this.e.length === 0 ? [] : this.e.slice());
+  }
+
+  /** Pages in ascending order. */
+  *keys(): IterableIterator<number> {
+    const e = this.e.slice();
+    for (let i = 0; i < e.length; i += 2) yield e[i]!;
+  }
+
+  *values(): IterableIterator<number> {
+    const e = this.e.slice();
+    for (let i = 1; i < e.length; i += 2) yield e[i]!;
+  }
+
+  *entries(): IterableIterator<[number, number]> {
+    const e = this.e.slice();
+    for (let i = 0; i < e.length; i += 2) yield [e[i]!, e[i + 1]!];
+  }
+
+  [Symbol.iterator](): IterableIterator<[number, number]> {
+    return this.entries();
+  }
+
+  forEach(f: (pte: number, page: number, table: PageTable) => void): void {
+    const e = this.e.slice();
+    for (let i = 0; i < e.length; i += 2) f(e[i + 1]!, e[i]!, this);
+  }
+}
+
 /** struct mm_struct: one process. */
 export interface Mm {
   /** Sorted by start, non-overlapping. */
   vmas: Vma[];
   /** map_count, kept as a counter so that I6 can compare it with vmas.length. */
   mapCount: number;
-  /** Page table: page number -> packed PTE (see ptePack). Absent key = pte_none. */
-  ptes: Map<number, number>;
+  /** Page table (see PageTable); absent page = pte_none. */
+  ptes: PageTable;
+  /**
+   * Explorer cache (src/explore/canonical.ts): hash of this process's canonical signature, set
+   * when an explored (immutable) state is encoded. Never copied by cloneMm.
+   */
+  canonSig?: number;
 }
 
 /** struct anon_vma. */
@@ -150,7 +256,7 @@ export function newState(processes: number, files: number): State {
 }
 
 export function newMm(): Mm {
-  return { vmas: [], mapCount: 0, ptes: new Map() };
+  return { vmas: [], mapCount: 0, ptes: new PageTable(), canonSig: undefined };
 }
 
 export function pages(v: Vma): number {
@@ -173,35 +279,82 @@ export function isCowMapping(flags: number): boolean {
 // ---- cloning (the explorer's per-transition copy) ----
 
 function cloneVma(v: Vma): Vma {
-  return { id: v.id, start: v.start, end: v.end, pgoff: v.pgoff, flags: v.flags, file: v.file, anonVma: v.anonVma, chain: v.chain.slice(), close: v.close };
+  return { id: v.id, start: v.start, end: v.end, pgoff: v.pgoff, flags: v.flags, file: v.file, anonVma: v.anonVma, chain: v.chain.length === 0 ? [] : v.chain.slice(), close: v.close };
 }
 
 export function cloneMm(m: Mm): Mm {
-  const vmas = new Array<Vma>(m.vmas.length);
-  for (let i = 0; i < vmas.length; i++) vmas[i] = cloneVma(m.vmas[i]!);
-  return { vmas, mapCount: m.mapCount, ptes: new Map(m.ptes) };
+  const n = m.vmas.length;
+  const vmas = new Array<Vma>(n);
+  for (let i = 0; i < n; i++) vmas[i] = cloneVma(m.vmas[i]!);
+  return { vmas, mapCount: m.mapCount, ptes: m.ptes.clone(), canonSig: undefined };
 }
 
+function cloneAnonVmas(src: readonly AnonVma[]): AnonVma[] {
+  const n = src.length;
+  const out = new Array<AnonVma>(n);
+  for (let i = 0; i < n; i++) {
+    const a = src[i]!;
+    out[i] = { root: a.root, parent: a.parent, refcount: a.refcount, numChildren: a.numChildren, numActiveVmas: a.numActiveVmas, degree: a.degree, tree: a.tree.length === 0 ? [] : a.tree.slice(), freed: a.freed };
+  }
+  return out;
+}
+
+function cloneFolios(src: readonly Folio[]): Folio[] {
+  const n = src.length;
+  const out = new Array<Folio>(n);
+  for (let i = 0; i < n; i++) {
+    const f = src[i]!;
+    out[i] = { mapping: f.mapping, index: f.index, mapcount: f.mapcount, refcount: f.refcount, exclusive: f.exclusive, data: f.data, freed: f.freed };
+  }
+  return out;
+}
+
+function cloneFiles(src: readonly FileObj[]): FileObj[] {
+  const n = src.length;
+  const out = new Array<FileObj>(n);
+  for (let i = 0; i < n; i++) {
+    const f = src[i]!;
+    out[i] = { shmemAnon: f.shmemAnon, data: f.data.size === 0 ? new Map() : new Map(f.data) };
+  }
+  return out;
+}
+
+/** A deep copy: nothing is shared with `s`. */
 export function cloneState(s: State): State {
   const mms = new Array<Mm | null>(s.mms.length);
   for (let i = 0; i < mms.length; i++) {
     const m = s.mms[i]!;
     mms[i] = m === null ? null : cloneMm(m);
   }
-  const anonVmas = new Array<AnonVma>(s.anonVmas.length);
-  for (let i = 0; i < anonVmas.length; i++) {
-    const a = s.anonVmas[i]!;
-    anonVmas[i] = { root: a.root, parent: a.parent, refcount: a.refcount, numChildren: a.numChildren, numActiveVmas: a.numActiveVmas, degree: a.degree, tree: a.tree.slice(), freed: a.freed };
+  return { mms, anonVmas: cloneAnonVmas(s.anonVmas), folios: cloneFolios(s.folios), files: cloneFiles(s.files), nextVmaId: s.nextVmaId };
+}
+
+/**
+ * The explorer's copy for one step of process `proc` (see KernelModel.successor): only what that
+ * step may write is copied, the rest is shared with `s` (which must never be mutated afterwards;
+ * explored states are immutable).
+ *
+ * A step of process P writes P's mm (its VMAs, chains and page table, including fork's
+ * write-protection of the parent's PTEs), the anon_vma and folio tables (copied in full), the
+ * process slot array (copied: fork fills a slot, exit empties one, shmem_zero_setup appends a
+ * file), and the page cache (file contents) only through a page fault or a store, i.e. only in a
+ * read or write step: `copyFiles` must be true for those. Other processes' mms are never written
+ * by a step (the rmap walk only reads them). test/explore/canonical.test.ts checks this by
+ * comparing every expanded state with a deep copy taken before its successors were computed.
+ */
+export function cloneStateForStep(s: State, proc: number, copyFiles: boolean): State {
+  const src = s.mms;
+  const n = src.length;
+  const mms = new Array<Mm | null>(n);
+  for (let i = 0; i < n; i++) {
+    const m = src[i]!;
+    mms[i] = m === null || i !== proc ? m : cloneMm(m);
   }
-  const folios = new Array<Folio>(s.folios.length);
-  for (let i = 0; i < folios.length; i++) {
-    const f = s.folios[i]!;
-    folios[i] = { mapping: f.mapping, index: f.index, mapcount: f.mapcount, refcount: f.refcount, exclusive: f.exclusive, data: f.data, freed: f.freed };
-  }
-  const files = new Array<FileObj>(s.files.length);
-  for (let i = 0; i < files.length; i++) {
-    const f = s.files[i]!;
-    files[i] = { shmemAnon: f.shmemAnon, data: f.data.size === 0 ? new Map() : new Map(f.data) };
-  }
-  return { mms, anonVmas, folios, files, nextVmaId: s.nextVmaId };
+  return {
+    mms,
+    anonVmas: cloneAnonVmas(s.anonVmas),
+    folios: cloneFolios(s.folios),
+    files: copyFiles ? cloneFiles(s.files) : s.files.slice(),
+    nextVmaId: s.nextVmaId,
+  };
 }

@@ -207,6 +207,7 @@ export function anonVmaMerge(this: Kernel, s: State, _survivor: Vma, removed: Vm
  */
 export function commitMerge(this: Kernel, s: State, vmg: Vmg, adjust: Vma | null, remove: Vma | null, remove2: Vma | null, adjStart: number): void {
   const v = vmg.vma!;
+  const oldPages = v.end - v.start;
   v.start = vmg.start;
   v.end = vmg.end;
   v.pgoff = vmg.pgoff;
@@ -220,8 +221,9 @@ export function commitMerge(this: Kernel, s: State, vmg: Vmg, adjust: Vma | null
     removeVmaFromMm(vmg.mm, r);
     this.observer?.('mergedAway', r);
   }
-  this.observer?.('expand', v);
-  if (adjust !== null && adjStart !== 0) this.observer?.('shrink', adjust);
+  // In a partial right merge vmg.vma is the middle, which shrinks, and `adjust` (next) grows.
+  if (v.end - v.start !== oldPages) this.observer?.(v.end - v.start > oldPages ? 'expand' : 'shrink', v);
+  if (adjust !== null && adjStart !== 0) this.observer?.(adjStart < 0 ? 'expand' : 'shrink', adjust);
   this.events |= EV_MERGE;
   if (v.anonVma !== NONE) this.events |= EV_MERGE_FAULTED;
 }
