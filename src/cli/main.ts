@@ -7,6 +7,8 @@ import { EXIT_BAD_INPUT, UsageError } from './errors.ts';
 import { loadPatch, parseInvariants } from './setup.ts';
 import { runFiles } from './runCommand.ts';
 import { runCheck } from './checkCommand.ts';
+import { runKernelFiles } from './kernelRun.ts';
+import { runFuzzCommand } from './fuzzCommand.ts';
 import { runCompare } from './compareCommand.ts';
 import { loadSpec, SpecError } from '../spec/load.ts';
 
@@ -40,8 +42,16 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--no-zero-page', 'read faults allocate a page (pvm_no_zero_page=1)'))
     .option('--json', 'one JSON object per run')
     .option('-q, --quiet', 'print failures only')
-    .action(async (files: string[], o: { profile?: string; patch: string[]; invariants?: string; zeroPage?: boolean; json?: boolean; quiet?: boolean }) => {
+    .option('--kernel', 'run the files on the live kernel instead of the model (needs root and cc)')
+    .option('--both', 'run model and live kernel step by step and report the first divergence')
+    .action(async (files: string[], o: { profile?: string; patch: string[]; invariants?: string; zeroPage?: boolean; json?: boolean; quiet?: boolean; kernel?: boolean; both?: boolean }) => {
       const patches = await Promise.all(o.patch.map(loadPatch));
+      if (o.kernel === true || o.both === true) {
+        if (o.kernel === true && o.both === true) throw new UsageError('--kernel and --both exclude each other');
+        if (o.zeroPage !== undefined) throw new UsageError('--zero-page/--no-zero-page do not apply to the live kernel: the machine decides');
+        code = await runKernelFiles(files, { mode: o.kernel === true ? 'kernel' : 'both', profile: o.profile, patches, json: o.json === true, quiet: o.quiet === true });
+        return;
+      }
       code = runFiles(files, { profile: o.profile, zeroPage: o.zeroPage, invariants: parseInvariants(o.invariants), patches, json: o.json === true, quiet: o.quiet === true });
     });
 
@@ -82,6 +92,20 @@ export async function main(argv: string[]): Promise<number> {
       const spec = await loadSpec(specFile);
       const patches = await Promise.all(o.patch.map(loadPatch));
       code = runCompare({ specFile, spec, depth: o.depth, profile: o.profile, zeroPage: o.zeroPage, invariants: o.invariants, patches, patchFiles: o.patch, json: o.json === true });
+    });
+
+  program.command('fuzz')
+    .description('differential fuzzing: random scenarios on the model and the live kernel; a divergence is shrunk to a minimal scenario')
+    .option('--count <n>', 'number of random scenarios (default 1000)', intOption('--count', 1))
+    .option('--seed <n>', 'fast-check seed (default: random, printed)', intOption('--seed', 0))
+    .option('--profile <name>', 'model profile (default: the running kernel\'s)')
+    .option('--patch <file>', 'patch module to apply to the model (repeatable)', collect, [])
+    .option('--out <file>', 'where to write the minimal diverging scenario (default vmacheck-divergence.vmt)')
+    .option('--json', 'end with one JSON object')
+    .option('--each', 'observe the kernel after every step (slower; also catches divergences that later steps erase)')
+    .action(async (o: { count?: number; seed?: number; profile?: string; patch: string[]; out?: string; json?: boolean; each?: boolean }) => {
+      const patches = await Promise.all(o.patch.map(loadPatch));
+      code = await runFuzzCommand({ count: o.count ?? 1000, seed: o.seed, profile: o.profile, patches, patchFiles: o.patch, out: o.out, json: o.json === true, each: o.each === true });
     });
 
   try {

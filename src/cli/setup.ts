@@ -1,10 +1,9 @@
 // Turns command-line choices into a Kernel: profile, machine parameters and patch modules.
 // Defaults follow the machine we run on (the live kernel is the referee), else v6.18.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { loadDefaultExport } from '../spec/loadModule.ts';
 import { buildKernel, type Patch } from '../model/patch.ts';
 import { DEFAULT_PARAMS, type Kernel, type Params } from '../model/kernel.ts';
 import { PROFILES, PROFILE_NAMES, isProfileName, type ProfileName } from '../model/profiles/index.ts';
@@ -51,15 +50,9 @@ export function parseProfile(name: string | undefined, fallback: ProfileName): P
 
 /** Load a patch module (its default export, made with definePatch). */
 export async function loadPatch(file: string): Promise<Patch> {
-  const path = resolve(file);
-  if (!existsSync(path)) throw new UsageError(`patch file not found: ${file}`);
-  let mod: { default?: unknown };
-  try {
-    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
-  } catch (e) {
-    throw new UsageError(`patch ${file} does not load: ${(e as Error).message.split('\n')[0]}`);
-  }
-  const p = mod.default as Partial<Patch> | undefined;
+  const p = (await loadDefaultExport(file, 'patch', (problem) => {
+    throw new UsageError(problem);
+  })) as Partial<Patch> | undefined;
   if (p === undefined || typeof p.name !== 'string' || typeof p.overrides !== 'object') {
     throw new UsageError(`patch ${file} has no default export made with definePatch()`);
   }

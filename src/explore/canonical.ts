@@ -2,64 +2,197 @@
 // and anon_vmas, folios, shmem files and VMAs are renamed in order of first appearance, so
 // states that differ only by names encode identically. The encoding is complete: two states with
 // the same encoding behave the same under every operation and every invariant.
-// Hot path: no strings, no closures, no Map iteration order dependence.
+//
+// Hot path (called for every transition): no strings, no closures, no allocation once warmed up.
+// Names live in typed scratch tables that are invalidated by bumping an epoch rather than
+// cleared; page tables are already sorted (PageTable); small arrays are insertion-sorted.
+//
+// Process order. Each live process gets a local signature: its encoding with anon_vmas, folios
+// and shmem files named by first appearance within that process alone (so it depends neither on
+// slot numbers nor on the other processes). Processes are ordered by a 53-bit hash of their
+// signature; equal hashes (identical signatures, or a 2^-53 collision, which can only cost
+// symmetry reduction, never soundness: the encoding below is complete either way) keep slot
+// order. With caching on (the explorer), the hash is kept on the Mm object (Mm.canonSig), so a
+// step re-signs only the process it changed: the explorer shares untouched mms between a state
+// and its successors (cloneStateForStep) and never mutates an explored state.
+//
+// Global pass. The processes in that order, naming anon_vmas, folios and shmem files by first
+// appearance; then live objects no process reaches (a root pinned only by descendants, leaks) are
+// named in id order; then every named anon_vma and folio, naming any further ones they point to.
+//
+// Equivalence. Two states get the same encoding iff they are the same up to renaming of
+// processes, anon_vmas, folios, shmem files and VMA identities, except that processes with equal
+// signatures and unreached live objects keep their relative slot/id order. This is exactly the
+// equivalence of the original encoder (one word per field, signatures sorted lexicographically),
+// so exploration finds the same states; test/explore/canonical.test.ts checks it against a copy of
+// that encoder. Everything the model or the invariants read is encoded: VMA ranges, pgoff, flags,
+// close hook, file, anon_vma and chain (in order); PTEs (page, mapped page, write bit); map_count;
+// every anon_vma reachable or alive (freed, root, parent, refcount, num_children,
+// num_active_vmas, degree, tree as canonical VMA positions); every folio reachable or alive
+// (mapping, index, mapcount, refcount, exclusive, data, freed); file contents. (nextVmaId is not:
+// fresh VMA ids only need to be unused.)
+//
+// Packing. Hashing costs ~2 ns a word, so small fields share words: a group of 2, 3 or 4 signed
+// fields of 15, 10 or 7 bits is one non-negative word when every field fits, else the escape word
+// -1 followed by the fields one a word. The decoder knows the group size at every position, so
+// the encoding stays injective for any values.
 
 import { FILE_PAGE_BASE, FILE_PAGES, NONE, ZERO_PAGE, type Mm, type State } from '../model/state.ts';
 
+/** Epochs run up to this, then the stamp tables are cleared (never in practice). */
+const EPOCH_LIMIT = 0x3fffffff;
+
+function grown(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  let len = a.length;
+  while (len < n) len *= 2;
+  return len === a.length ? a : new Int32Array(len);
+}
+
+/** `a` with room for n elements, contents kept. */
+function grownCopy(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
+  const b = grown(a, n);
+  if (b !== a) b.set(a);
+  return b;
+}
+
+// ---- packing (see the file comment); each returns the new write position ----
+
+function pack2(out: Int32Array, pos: number, x: number, y: number): number {
+  if (x >= -16384 && x < 16384 && y >= -16384 && y < 16384) {
+    out[pos] = (x + 16384) | ((y + 16384) << 15);
+    return pos + 1;
+  }
+  out[pos] = -1;
+  out[pos + 1] = x;
+  out[pos + 2] = y;
+  return pos + 3;
+}
+
+function pack3(out: Int32Array, pos: number, x: number, y: number, z: number): number {
+  if (x >= -512 && x < 512 && y >= -512 && y < 512 && z >= -512 && z < 512) {
+    out[pos] = (x + 512) | ((y + 512) << 10) | ((z + 512) << 20);
+    return pos + 1;
+  }
+  out[pos] = -1;
+  out[pos + 1] = x;
+  out[pos + 2] = y;
+  out[pos + 3] = z;
+  return pos + 4;
+}
+
+function pack4(out: Int32Array, pos: number, x: number, y: number, z: number, w: number): number {
+  if (x >= -64 && x < 64 && y >= -64 && y < 64 && z >= -64 && z < 64 && w >= -64 && w < 64) {
+    out[pos] = (x + 64) | ((y + 64) << 7) | ((z + 64) << 14) | ((w + 64) << 21);
+    return pos + 1;
+  }
+  out[pos] = -1;
+  out[pos + 1] = x;
+  out[pos + 2] = y;
+  out[pos + 3] = z;
+  out[pos + 4] = w;
+  return pos + 5;
+}
+
 /** Reusable scratch space, so that encoding allocates nothing per state once warmed up. */
 export class Canonicalizer {
-  private avName = new Int32Array(64);
-  private folioName = new Int32Array(64);
-  private fileName = new Int32Array(16);
-  private avOrder: number[] = [];
-  private folioOrder: number[] = [];
-  private fileOrder: number[] = [];
-  private vmaPos = new Map<number, number>();
-  private procSig: Int32Array[] = [];
-  private procOrder: number[] = [];
+  // Name tables: avName[id] is valid iff avStamp[id] === epoch; avOrder lists ids by name.
+  private avStamp: Int32Array<ArrayBuffer> = new Int32Array(64);
+  private avName: Int32Array<ArrayBuffer> = new Int32Array(64);
+  private avOrder: Int32Array<ArrayBuffer> = new Int32Array(64);
+  private avN = 0;
+  private folioStamp: Int32Array<ArrayBuffer> = new Int32Array(64);
+  private folioName: Int32Array<ArrayBuffer> = new Int32Array(64);
+  private folioOrder: Int32Array<ArrayBuffer> = new Int32Array(64);
+  private folioN = 0;
+  private fileStamp: Int32Array<ArrayBuffer> = new Int32Array(16);
+  private fileName: Int32Array<ArrayBuffer> = new Int32Array(16);
+  private fileOrder: Int32Array<ArrayBuffer> = new Int32Array(16);
+  private fileN = 0;
+  private epoch = 0;
+  /** Global VMA positions by VMA id (valid iff vmaStamp[id] === epoch). */
+  private vmaStamp: Int32Array<ArrayBuffer> = new Int32Array(64);
+  private vmaPos: Int32Array<ArrayBuffer> = new Int32Array(64);
+  /** Process slots in canonical order (the first `live` entries) and their signature hashes. */
+  private order: Int32Array<ArrayBuffer> = new Int32Array(8);
+  private sigHash: Float64Array<ArrayBuffer> = new Float64Array(8);
+  /** Scratch for local signatures. */
+  private sig: Int32Array<ArrayBuffer> = new Int32Array(256);
+  /** Scratch for sorting an anon_vma tree's positions. */
+  private tree: Int32Array<ArrayBuffer> = new Int32Array(64);
+  /** Scratch for sorting file data keys. */
   private keys: number[] = [];
-  private pos = 0;
-  private out: Int32Array = new Int32Array(0);
-  private overflow = false;
 
-  constructor(private readonly memfds: number) {}
+  /**
+   * `memfds`: files 0..memfds-1 keep their numbers (they differ in content), shmem objects are
+   * renamed after them. `cache`: keep process signature hashes on Mm objects (only for states
+   * that are never mutated after being encoded, as in the explorer).
+   */
+  constructor(
+    private readonly memfds: number,
+    private readonly cache = false,
+  ) {}
 
-  private emit(v: number): void {
-    if (this.pos < this.out.length) this.out[this.pos] = v;
-    else this.overflow = true;
-    this.pos++;
+  private nextEpoch(): number {
+    if (this.epoch >= EPOCH_LIMIT) {
+      this.avStamp.fill(0);
+      this.folioStamp.fill(0);
+      this.fileStamp.fill(0);
+      this.vmaStamp.fill(0);
+      this.epoch = 0;
+    }
+    this.avN = 0;
+    this.folioN = 0;
+    this.fileN = 0;
+    return ++this.epoch;
   }
 
-  private reset(s: State): void {
-    if (this.avName.length < s.anonVmas.length) this.avName = new Int32Array(s.anonVmas.length * 2);
-    if (this.folioName.length < s.folios.length) this.folioName = new Int32Array(s.folios.length * 2);
-    if (this.fileName.length < s.files.length) this.fileName = new Int32Array(s.files.length * 2);
-    this.avName.fill(-1, 0, s.anonVmas.length);
-    this.folioName.fill(-1, 0, s.folios.length);
-    this.fileName.fill(-1, 0, s.files.length);
-    this.avOrder.length = 0;
-    this.folioOrder.length = 0;
-    this.fileOrder.length = 0;
+  /**
+   * Make every scratch table big enough for `nav` anon_vma ids, `nf` folio ids, `nfiles` file ids,
+   * VMA ids below `nv` and `np` process slots.
+   */
+  private reserve(nav: number, nf: number, nfiles: number, nv: number, np: number): void {
+    if (this.avStamp.length < nav) {
+      this.avStamp = grownCopy(this.avStamp, nav);
+      this.avName = grown(this.avName, nav);
+      this.avOrder = grown(this.avOrder, nav);
+    }
+    if (this.folioStamp.length < nf) {
+      this.folioStamp = grownCopy(this.folioStamp, nf);
+      this.folioName = grown(this.folioName, nf);
+      this.folioOrder = grown(this.folioOrder, nf);
+    }
+    const nfi = nfiles > this.memfds ? nfiles : this.memfds;
+    if (this.fileStamp.length < nfi) {
+      this.fileStamp = grownCopy(this.fileStamp, nfi);
+      this.fileName = grown(this.fileName, nfi);
+      this.fileOrder = grown(this.fileOrder, nfi);
+    }
+    if (this.vmaStamp.length < nv) {
+      this.vmaStamp = grownCopy(this.vmaStamp, nv);
+      this.vmaPos = grown(this.vmaPos, nv);
+    }
+    if (this.order.length < np) {
+      this.order = new Int32Array(np * 2);
+      this.sigHash = new Float64Array(np * 2);
+    }
   }
 
   private av(id: number): number {
     if (id === NONE) return -1;
-    let n = this.avName[id]!;
-    if (n < 0) {
-      n = this.avOrder.length;
-      this.avName[id] = n;
-      this.avOrder.push(id);
-    }
+    if (this.avStamp[id] === this.epoch) return this.avName[id]!;
+    const n = this.avN++;
+    this.avStamp[id] = this.epoch;
+    this.avName[id] = n;
+    this.avOrder[n] = id;
     return n;
   }
 
   private folio(id: number): number {
-    let n = this.folioName[id]!;
-    if (n < 0) {
-      n = this.folioOrder.length;
-      this.folioName[id] = n;
-      this.folioOrder.push(id);
-    }
+    if (this.folioStamp[id] === this.epoch) return this.folioName[id]!;
+    const n = this.folioN++;
+    this.folioStamp[id] = this.epoch;
+    this.folioName[id] = n;
+    this.folioOrder[n] = id;
     return n;
   }
 
@@ -67,12 +200,11 @@ export class Canonicalizer {
   private file(id: number): number {
     if (id === NONE) return -1;
     if (id < this.memfds) return id;
-    let n = this.fileName[id]!;
-    if (n < 0) {
-      n = this.memfds + this.fileOrder.length;
-      this.fileName[id] = n;
-      this.fileOrder.push(id);
-    }
+    if (this.fileStamp[id] === this.epoch) return this.fileName[id]!;
+    const n = this.memfds + this.fileN++;
+    this.fileStamp[id] = this.epoch;
+    this.fileName[id] = n;
+    this.fileOrder[n - this.memfds] = id;
     return n;
   }
 
@@ -85,131 +217,236 @@ export class Canonicalizer {
     return FILE_PAGE_BASE - (this.file(f) * FILE_PAGES + i);
   }
 
-  private sortedPteKeys(mm: Mm): number[] {
-    const keys = this.keys;
-    keys.length = 0;
-    for (const k of mm.ptes.keys()) keys.push(k);
-    keys.sort((a, b) => a - b);
-    return keys;
+  /**
+   * One process, names assigned in the current numbering (local or global), written to
+   * out[pos..]; returns the end position, which may exceed out.length (stores past the end of a
+   * typed array are dropped; the caller checks).
+   *
+   * (VMA count, map_count, 2 × PTE count); per VMA: (start, end, pgoff), flags << 1 | close
+   * (flags < 2^30), (file name, anon_vma name, chain length), chain names in groups of 3 (the last
+   * padded with 0); per PTE: (page, mapped page name << 1 | writable).
+   */
+  private encodeMm(mm: Mm, out: Int32Array, pos: number): number {
+    const vmas = mm.vmas;
+    const nv = vmas.length;
+    const e = mm.ptes.e;
+    const ne = e.length;
+    pos = pack3(out, pos, nv, mm.mapCount, ne);
+    for (let i = 0; i < nv; i++) {
+      const v = vmas[i]!;
+      pos = pack3(out, pos, v.start, v.end, v.pgoff);
+      out[pos++] = v.flags * 2 + (v.close ? 1 : 0);
+      const chain = v.chain;
+      const nc = chain.length;
+      const file = this.file(v.file);
+      pos = pack3(out, pos, file, this.av(v.anonVma), nc);
+      for (let j = 0; j < nc; j += 3) {
+        const x = this.av(chain[j]!);
+        const y = j + 1 < nc ? this.av(chain[j + 1]!) : 0;
+        const z = j + 2 < nc ? this.av(chain[j + 2]!) : 0;
+        pos = pack3(out, pos, x, y, z);
+      }
+    }
+    for (let j = 0; j < ne; j += 2) {
+      const pte = e[j + 1]!;
+      pos = pack2(out, pos, e[j]!, this.pageRef(Math.floor(pte / 2)) * 2 + (pte & 1));
+    }
+    return pos;
   }
 
-  /** One process, names assigned in the current numbering (local or global). */
-  private encodeMm(mm: Mm): void {
-    this.emit(mm.vmas.length);
-    this.emit(mm.mapCount);
+  /** Local signature of `mm` (fresh names) into this.sig; returns its length. */
+  private localSig(mm: Mm): number {
+    for (;;) {
+      const buf = this.sig;
+      this.nextEpoch();
+      const len = this.encodeMm(mm, buf, 0);
+      if (len <= buf.length) return len;
+      this.sig = grown(buf, len);
+    }
+  }
+
+  /** 53-bit hash of the local signature of `mm` (cached on the Mm when caching is on). */
+  private sigHashOf(mm: Mm): number {
+    if (this.cache && mm.canonSig !== undefined) return mm.canonSig;
+    const len = this.localSig(mm);
+    const b = this.sig;
+    let h1 = 0x2545f491 ^ len;
+    let h2 = 0x1b873593 ^ len;
+    for (let i = 0; i < len; i++) {
+      const w = b[i]!;
+      h1 = Math.imul(h1 ^ w, 0x85ebca6b);
+      h1 ^= h1 >>> 13;
+      h2 = Math.imul((h2 + w) | 0, 0xc2b2ae35);
+      h2 ^= h2 >>> 16;
+    }
+    h1 = Math.imul(h1 ^ (h1 >>> 16), 0x7feb352d);
+    h1 ^= h1 >>> 15;
+    h2 = Math.imul(h2 ^ (h2 >>> 15), 0x846ca68b);
+    h2 ^= h2 >>> 16;
+    const h = (h1 >>> 0) * 2097152 + (h2 >>> 11);
+    if (this.cache) mm.canonSig = h;
+    return h;
+  }
+
+  /**
+   * The 53-bit hash of a process's local signature, which orders processes: two processes of a
+   * state with equal values keep their slot order (tests use it to build tie-preserving renamings).
+   */
+  signature(mm: Mm): number {
+    this.reserveFor(mm);
+    return this.sigHashOf(mm);
+  }
+
+  /** Scratch room for encoding `mm` alone (the names it can reach are bounded by its references). */
+  private reserveFor(mm: Mm): void {
+    let nav = 0;
+    let nf = 0;
+    let nfi = 0;
     for (const v of mm.vmas) {
-      this.emit(v.start);
-      this.emit(v.end);
-      this.emit(v.pgoff);
-      this.emit(v.flags);
-      this.emit(this.file(v.file));
-      this.emit(v.close ? 1 : 0);
-      this.emit(this.av(v.anonVma));
-      this.emit(v.chain.length);
-      for (const a of v.chain) this.emit(this.av(a));
+      nav = Math.max(nav, v.anonVma + 1);
+      for (const a of v.chain) nav = Math.max(nav, a + 1);
+      nfi = Math.max(nfi, v.file + 1);
     }
-    const keys = this.sortedPteKeys(mm);
-    this.emit(keys.length);
-    for (const addr of keys) {
-      const pte = mm.ptes.get(addr)!;
-      this.emit(addr);
-      this.emit(this.pageRef(Math.floor(pte / 2)));
-      this.emit(pte & 1);
+    const e = mm.ptes.e;
+    for (let j = 1; j < e.length; j += 2) {
+      const ref = Math.floor(e[j]! / 2);
+      if (ref >= 0) nf = Math.max(nf, ref + 1);
+      else if (ref <= FILE_PAGE_BASE) nfi = Math.max(nfi, Math.floor((FILE_PAGE_BASE - ref) / FILE_PAGES) + 1);
     }
-  }
-
-  private compareSig(a: number, b: number): number {
-    const x = this.procSig[a]!;
-    const y = this.procSig[b]!;
-    const n = Math.min(x.length, y.length);
-    for (let i = 0; i < n; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
-    return x.length - y.length;
+    this.reserve(nav, nf, nfi, 0, 0);
   }
 
   /** Write the canonical encoding of `s` into `out`; returns its length, or -1 if `out` is too small. */
   encode(s: State, out: Int32Array): number {
-    // 1. Per-process signatures with local names, to order processes independently of their slots.
-    this.procOrder.length = 0;
-    for (let m = 0; m < s.mms.length; m++) {
-      const mm = s.mms[m];
-      if (mm === null || mm === undefined) continue;
-      this.reset(s);
-      this.out = out;
-      this.pos = 0;
-      this.overflow = false;
-      this.encodeMm(mm);
-      if (this.overflow) return -1;
-      this.procSig[m] = out.slice(0, this.pos);
-      this.procOrder.push(m);
+    this.reserve(s.anonVmas.length, s.folios.length, s.files.length, s.nextVmaId + 1, s.mms.length);
+    const mms = s.mms;
+    const order = this.order;
+    let live = 0;
+    for (let m = 0; m < mms.length; m++) {
+      const mm = mms[m];
+      if (mm !== null && mm !== undefined) order[live++] = m;
     }
-    this.procOrder.sort((a, b) => this.compareSig(a, b));
+    // 1. Order the processes (insertion sort: stable, so equal signatures keep slot order).
+    if (live > 1) {
+      const hashes = this.sigHash;
+      for (let i = 0; i < live; i++) hashes[i] = this.sigHashOf(mms[order[i]!]!);
+      for (let i = 1; i < live; i++) {
+        const m = order[i]!;
+        const h = hashes[i]!;
+        let j = i - 1;
+        while (j >= 0 && hashes[j]! > h) {
+          order[j + 1] = order[j]!;
+          hashes[j + 1] = hashes[j]!;
+          j--;
+        }
+        order[j + 1] = m;
+        hashes[j + 1] = h;
+      }
+    }
 
-    // 2. Global encoding in that order.
-    this.reset(s);
-    this.out = out;
-    this.pos = 0;
-    this.overflow = false;
-    this.vmaPos.clear();
-    this.emit(this.procOrder.length);
+    // 2. Processes in that order, with global names; VMAs get positions in that order.
+    const ep = this.nextEpoch();
+    let vmaStamp = this.vmaStamp;
+    let vmaPos = this.vmaPos;
     let vp = 0;
-    for (const m of this.procOrder) {
-      const mm = s.mms[m]!;
-      for (const v of mm.vmas) this.vmaPos.set(v.id, vp++);
-      this.encodeMm(mm);
+    for (let k = 0; k < live; k++) {
+      const vmas = mms[order[k]!]!.vmas;
+      for (let i = 0; i < vmas.length; i++) {
+        const id = vmas[i]!.id;
+        if (id >= vmaStamp.length) {
+          this.reserve(0, 0, 0, id + 1, 0);
+          vmaStamp = this.vmaStamp;
+          vmaPos = this.vmaPos;
+        }
+        vmaStamp[id] = ep;
+        vmaPos[id] = vp++;
+      }
     }
+    let pos = 0;
+    out[pos++] = live;
+    for (let k = 0; k < live; k++) pos = this.encodeMm(mms[order[k]!]!, out, pos);
     // Leaked objects are not reachable from any process but still make a state different.
-    for (let id = 0; id < s.anonVmas.length; id++) if (!s.anonVmas[id]!.freed) this.av(id);
-    for (let id = 0; id < s.folios.length; id++) if (!s.folios[id]!.freed) this.folio(id);
+    const avs = s.anonVmas;
+    for (let id = 0; id < avs.length; id++) if (!avs[id]!.freed) this.av(id);
+    const folios = s.folios;
+    for (let id = 0; id < folios.length; id++) if (!folios[id]!.freed) this.folio(id);
 
-    // 3. anon_vmas in canonical order (the list grows while parents and roots get names).
-    for (let i = 0; i < this.avOrder.length; i++) {
-      const a = s.anonVmas[this.avOrder[i]!]!;
-      this.emit(a.freed ? 1 : 0);
-      this.emit(this.av(a.root));
-      this.emit(this.av(a.parent));
-      this.emit(a.refcount);
-      this.emit(a.numChildren);
-      this.emit(a.numActiveVmas);
-      this.emit(a.degree);
-      this.emit(a.tree.length);
-      const start = this.pos;
-      for (const vid of a.tree) this.emit(this.vmaPos.get(vid) ?? -2);
-      if (!this.overflow) out.subarray(start, this.pos).sort();
+    // 3. anon_vmas in canonical order (the list grows while parents and roots get names):
+    // (freed, refcount, num_children, num_active_vmas), (degree, tree size, root, parent), then
+    // the tree as sorted VMA positions (-2: not a live VMA) in groups of 3.
+    const avOrder = this.avOrder;
+    for (let i = 0; i < this.avN; i++) {
+      const a = avs[avOrder[i]!]!;
+      pos = pack4(out, pos, a.freed ? 1 : 0, a.refcount, a.numChildren, a.numActiveVmas);
+      const tree = a.tree;
+      const nt = tree.length;
+      const root = this.av(a.root);
+      pos = pack4(out, pos, a.degree, nt, root, this.av(a.parent));
+      if (nt === 0) continue;
+      if (this.tree.length < nt) this.tree = grown(this.tree, nt);
+      const t = this.tree;
+      for (let j = 0; j < nt; j++) {
+        const vid = tree[j]!;
+        const x = vid >= 0 && vid < vmaStamp.length && vmaStamp[vid] === ep ? vmaPos[vid]! : -2;
+        let q = j - 1;
+        while (q >= 0 && t[q]! > x) {
+          t[q + 1] = t[q]!;
+          q--;
+        }
+        t[q + 1] = x;
+      }
+      for (let j = 0; j < nt; j += 3) pos = pack3(out, pos, t[j]!, j + 1 < nt ? t[j + 1]! : 0, j + 2 < nt ? t[j + 2]! : 0);
     }
-    // 4. Folios, whose mapping may name further anon_vmas (appended to the list above).
-    const avBefore = this.avOrder.length;
-    for (let i = 0; i < this.folioOrder.length; i++) {
-      const f = s.folios[this.folioOrder[i]!]!;
-      this.emit(this.av(f.mapping));
-      this.emit(f.index);
-      this.emit(f.mapcount);
-      this.emit(f.refcount);
-      this.emit(f.exclusive ? 1 : 0);
-      this.emit(f.data);
-      this.emit(f.freed ? 1 : 0);
+    // 4. Folios, whose mapping may name further anon_vmas (appended to the list above):
+    // (anon_vma name, mapcount, refcount, exclusive | freed << 1), (index, data); then the
+    // anon_vmas named here: (freed, refcount).
+    const avBefore = this.avN;
+    const folioOrder = this.folioOrder;
+    for (let i = 0; i < this.folioN; i++) {
+      const f = folios[folioOrder[i]!]!;
+      pos = pack4(out, pos, this.av(f.mapping), f.mapcount, f.refcount, (f.exclusive ? 1 : 0) | (f.freed ? 2 : 0));
+      pos = pack2(out, pos, f.index, f.data);
     }
-    for (let i = avBefore; i < this.avOrder.length; i++) {
-      const a = s.anonVmas[this.avOrder[i]!]!;
-      this.emit(a.freed ? 1 : 0);
-      this.emit(a.refcount);
+    for (let i = avBefore; i < this.avN; i++) {
+      const a = avs[avOrder[i]!]!;
+      pos = pack2(out, pos, a.freed ? 1 : 0, a.refcount);
     }
-    // 5. File contents: memfds by number, then shmem objects in canonical order.
-    for (let f = 0; f < this.memfds; f++) this.emitFileData(s, f);
-    for (let i = 0; i < this.fileOrder.length; i++) this.emitFileData(s, this.fileOrder[i]!);
-    return this.overflow ? -1 : this.pos;
+    // 5. File contents: memfds by number (their page counts in groups of 4, then their pages),
+    // then shmem objects in canonical order (page count, pages).
+    const files = s.files;
+    for (let f = 0; f < this.memfds; f += 4) {
+      pos = pack4(out, pos, files[f]!.data.size, f + 1 < this.memfds ? files[f + 1]!.data.size : 0, f + 2 < this.memfds ? files[f + 2]!.data.size : 0, f + 3 < this.memfds ? files[f + 3]!.data.size : 0);
+    }
+    for (let f = 0; f < this.memfds; f++) pos = this.emitFileData(s, f, out, pos);
+    for (let i = 0; i < this.fileN; i++) {
+      const f = this.fileOrder[i]!;
+      out[pos++] = files[f]!.size;
+      out[pos++] = files[f]!.data.size;
+      pos = this.emitFileData(s, f, out, pos);
+    }
+    return pos > out.length ? -1 : pos;
   }
 
-  private emitFileData(s: State, f: number): void {
+  /** The pages of file `f` (its page count is written by the caller): (page, byte) in page order. */
+  private emitFileData(s: State, f: number, out: Int32Array, pos: number): number {
     const data = s.files[f]!.data;
-    this.emit(data.size);
-    if (data.size === 0) return;
+    const n = data.size;
+    if (n === 0) return pos;
     const keys = this.keys;
     keys.length = 0;
-    for (const k of data.keys()) keys.push(k);
-    keys.sort((a, b) => a - b);
-    for (const k of keys) {
-      this.emit(k);
-      this.emit(data.get(k)!);
+    for (const k of data.keys()) {
+      let t = keys.length - 1;
+      keys.push(k);
+      while (t >= 0 && keys[t]! > k) {
+        keys[t + 1] = keys[t]!;
+        t--;
+      }
+      keys[t + 1] = k;
     }
+    for (let i = 0; i < n; i++) {
+      const k = keys[i]!;
+      pos = pack2(out, pos, k, data.get(k)!);
+    }
+    return pos;
   }
 }

@@ -3,7 +3,7 @@
 // comes from canonical.ts and the checks are the chosen invariants.
 
 import type { Kernel } from '../model/kernel.ts';
-import { cloneState, newState, type State } from '../model/state.ts';
+import { cloneState, cloneStateForStep, newState, shareUnchanged, unchangedByStep, type State } from '../model/state.ts';
 import { applyStep } from '../model/syscalls.ts';
 import { WITNESS_NAMES } from '../model/events.ts';
 import type { Backing, Step, StepResult } from '../scenario/step.ts';
@@ -75,7 +75,9 @@ export class KernelModel implements ExploreModel<State> {
   private readonly invariants: readonly Invariant[];
   /** Invariants that depend on the step, not only on the state (see Invariant.transition). */
   private readonly transitionInvariants: readonly Invariant[];
-  private readonly canon = new Canonicalizer(SCENARIO_FILES);
+  private readonly canon = new Canonicalizer(SCENARIO_FILES, true);
+  /** Per action: its process slot (the only mm its step writes, see cloneStateForStep). */
+  private readonly actionProc: Int32Array;
   private readonly init: State;
 
   constructor(private readonly opts: KernelModelOptions) {
@@ -84,6 +86,7 @@ export class KernelModel implements ExploreModel<State> {
     this.transitionInvariants = opts.invariants.filter((i) => i.transition === true);
     this.actions = specActions(opts.spec);
     this.actionCount = this.actions.length;
+    this.actionProc = Int32Array.from(this.actions, (st) => st.proc);
     this.init = this.buildInitial();
   }
 
@@ -115,18 +118,57 @@ export class KernelModel implements ExploreModel<State> {
     return false;
   }
 
+  /**
+   * The step is applied to a copy that shares everything it cannot write with `s`
+   * (cloneStateForStep). A step that changes nothing (about half of them: EEXIST, ENOMEM, reads
+   * of mapped pages, ...) returns `s` itself, whose encoding is then copied from a cache instead
+   * of being recomputed.
+   */
   successor(s: State, a: number): Successor<State> {
-    const next = cloneState(s);
-    this.kernel.events = 0;
-    this.lastResult = applyStep(this.kernel, next, this.actions[a]!);
-    return { state: next, events: this.kernel.events };
+    const proc = this.actionProc[a]!;
+    const next = cloneStateForStep(s, proc);
+    const k = this.kernel;
+    k.events = 0;
+    this.lastResult = applyStep(k, next, this.actions[a]!);
+    if (unchangedByStep(s, next, proc)) {
+      if (this.selfState !== s) {
+        this.selfState = s;
+        this.selfLen = -1;
+      }
+      return { state: s, events: k.events };
+    }
+    return { state: next, events: k.events };
   }
+
+  /** A state returned unchanged by successor() (see there), and its encoding once computed. */
+  private selfState: State | null = null;
+  private selfBuf = new Int32Array(256);
+  private selfLen = -1;
 
   encode(s: State, out: Int32Array): number {
-    return this.canon.encode(s, out);
+    if (s !== this.selfState) return this.canon.encode(s, out);
+    const n = this.selfLen;
+    if (n >= 0 && n <= out.length) {
+      const b = this.selfBuf;
+      for (let i = 0; i < n; i++) out[i] = b[i]!;
+      return n;
+    }
+    const len = this.canon.encode(s, out);
+    if (len >= 0) {
+      if (this.selfBuf.length < len) this.selfBuf = new Int32Array(len * 2);
+      const b = this.selfBuf;
+      for (let i = 0; i < len; i++) b[i] = out[i]!;
+      this.selfLen = len;
+    }
+    return len;
   }
 
+  /**
+   * Also (before checking) lets `next` share prev's objects where they are equal (shareUnchanged):
+   * the explorer calls check() for every new state, which it then keeps in its frontier.
+   */
   check(prev: State | null, a: number, next: State): Violation | null {
+    if (prev !== null && prev !== next) shareUnchanged(prev, next, this.actionProc[a]!);
     const step = prev === null ? null : this.actions[a]!;
     const r = checkInvariants(this.kernel, next, this.invariants, prev, step, prev === null ? null : this.lastResult);
     return r === null ? null : { invariant: r.invariant, message: r.message };

@@ -18,19 +18,14 @@ function isLive(s: State, id: number): boolean {
   return a !== undefined && !a.freed;
 }
 
-/** The number of live non-root anon_vmas whose root is `id` (each pins the root once). */
-function liveDescendants(s: State, id: number): number {
-  let n = 0;
-  for (let y = 0; y < s.anonVmas.length; y++) {
-    const a = s.anonVmas[y]!;
-    if (y !== id && !a.freed && a.root === id) n++;
-  }
-  return n;
+function includes(a: readonly number[], x: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] === x) return true;
+  return false;
 }
 
 function sameSet(a: readonly number[], b: readonly number[]): boolean {
   if (a.length !== b.length) return false;
-  for (const x of a) if (!b.includes(x)) return false;
+  for (let i = 0; i < a.length; i++) if (!includes(b, a[i]!)) return false;
   return true;
 }
 
@@ -40,9 +35,10 @@ export const anonVmaInvariants: Invariant[] = [
     title: 'a VMA has an anon_vma exactly when its chain is non-empty',
     source: 'relied on by anon_vma_clone/unlink_anon_vmas (6.12); asserted in newer trees (check_anon_vma_clone)',
     check({ census }) {
-      for (const r of census.vmas) {
-        if ((r.vma.anonVma === NONE) !== (r.vma.chain.length === 0)) {
-          return `${vmaName(r)} has anon_vma ${r.vma.anonVma === NONE ? 'NULL' : avName(r.vma.anonVma)} but chain ${chainText(r.vma.chain)}`;
+      for (let i = 0; i < census.nVmas; i++) {
+        const v = census.vmaObj[i]!;
+        if ((v.anonVma === NONE) !== (v.chain.length === 0)) {
+          return `${vmaName(census.vmaRefAt(i))} has anon_vma ${v.anonVma === NONE ? 'NULL' : avName(v.anonVma)} but chain ${chainText(v.chain)}`;
         }
       }
       return null;
@@ -53,9 +49,10 @@ export const anonVmaInvariants: Invariant[] = [
     title: 'a VMA\'s anon_vma is linked in its own chain',
     source: 'relied on by __folio_set_anon() and folio_move_anon_rmap()',
     check({ census }) {
-      for (const r of census.vmas) {
-        if (r.vma.anonVma !== NONE && !r.vma.chain.includes(r.vma.anonVma)) {
-          return `${vmaName(r)} has anon_vma ${avName(r.vma.anonVma)} missing from its chain ${chainText(r.vma.chain)}`;
+      for (let i = 0; i < census.nVmas; i++) {
+        const v = census.vmaObj[i]!;
+        if (v.anonVma !== NONE && !includes(v.chain, v.anonVma)) {
+          return `${vmaName(census.vmaRefAt(i))} has anon_vma ${avName(v.anonVma)} missing from its chain ${chainText(v.chain)}`;
         }
       }
       return null;
@@ -67,9 +64,21 @@ export const anonVmaInvariants: Invariant[] = [
     source: 'lock_anon_vma_root() WARN_ON_ONCE (6.12)',
     check({ census }) {
       const { s } = census;
-      for (const r of census.vmas) {
-        const roots = new Set(r.vma.chain.filter((a) => isLive(s, a)).map((a) => s.anonVmas[a]!.root));
-        if (roots.size > 1) return `${vmaName(r)} chain ${chainText(r.vma.chain)} spans roots ${[...roots].map(avName).join(', ')}`;
+      for (let i = 0; i < census.nVmas; i++) {
+        const chain = census.vmaObj[i]!.chain;
+        let root = NONE;
+        let spans = false;
+        for (let j = 0; j < chain.length; j++) {
+          const a = chain[j]!;
+          if (!isLive(s, a)) continue;
+          const r = s.anonVmas[a]!.root;
+          if (root === NONE) root = r;
+          else if (r !== root) spans = true;
+        }
+        if (spans) {
+          const roots = new Set(chain.filter((a) => isLive(s, a)).map((a) => s.anonVmas[a]!.root));
+          return `${vmaName(census.vmaRefAt(i))} chain ${chainText(chain)} spans roots ${[...roots].map(avName).join(', ')}`;
+        }
       }
       return null;
     },
@@ -79,13 +88,15 @@ export const anonVmaInvariants: Invariant[] = [
     title: 'two VMAs with the same anon_vma have identical chains',
     source: 'relied on by is_mergeable_anon_vma() and anon_vma_merge() (VM_BUG_ON); broken by the degree counter (CVE-2022-42703)',
     check({ census }) {
-      for (const users of census.activeUsers) {
-        for (let i = 1; i < users.length; i++) {
-          const a = users[0]!;
-          const b = users[i]!;
-          if (!sameSet(a.vma.chain, b.vma.chain)) {
-            return `${vmaName(a)} and ${vmaName(b)} share anon_vma ${avName(a.vma.anonVma)} but have chains ${chainText(a.vma.chain)} and ${chainText(b.vma.chain)}`;
-          }
+      const nav = census.s.anonVmas.length;
+      for (let av = 0; av < nav; av++) {
+        if (census.activeCount[av]! < 2) continue;
+        const first = census.firstActive[av]!;
+        const a = census.vmaObj[first]!;
+        for (let i = first + 1; i < census.nVmas; i++) {
+          const b = census.vmaObj[i]!;
+          if (b.anonVma !== av || sameSet(a.chain, b.chain)) continue;
+          return `${vmaName(census.vmaRefAt(first))} and ${vmaName(census.vmaRefAt(i))} share anon_vma ${avName(a.anonVma)} but have chains ${chainText(a.chain)} and ${chainText(b.chain)}`;
         }
       }
       return null;
@@ -97,21 +108,24 @@ export const anonVmaInvariants: Invariant[] = [
     source: 'anon_vma_chain_link() puts an AVC on both structures; every path keeps one AVC per pair',
     check({ census }) {
       const { s } = census;
-      for (const r of census.vmas) {
-        const seen = new Set<number>();
-        for (const a of r.vma.chain) {
-          if (seen.has(a)) return `${vmaName(r)} links ${avName(a)} twice (chain ${chainText(r.vma.chain)})`;
-          seen.add(a);
+      for (let i = 0; i < census.nVmas; i++) {
+        const v = census.vmaObj[i]!;
+        const chain = v.chain;
+        for (let j = 0; j < chain.length; j++) {
+          const a = chain[j]!;
+          for (let t = 0; t < j; t++) {
+            if (chain[t] === a) return `${vmaName(census.vmaRefAt(i))} links ${avName(a)} twice (chain ${chainText(chain)})`;
+          }
           const av = s.anonVmas[a];
-          if (av === undefined || !av.tree.includes(r.vma.id)) return `${vmaName(r)} chain links ${avName(a)} but is not in its tree`;
+          if (av === undefined || !includes(av.tree, v.id)) return `${vmaName(census.vmaRefAt(i))} chain links ${avName(a)} but is not in its tree`;
         }
       }
       for (let id = 0; id < s.anonVmas.length; id++) {
         const av = s.anonVmas[id]!;
         if (av.freed) continue;
-        const users = census.chainUsers[id]!;
-        if (av.tree.length !== users.length) {
-          return `${avName(id)}'s tree holds ${av.tree.length} AVCs but ${users.length} VMAs link it in their chains`;
+        const users = census.chainCount[id]!;
+        if (av.tree.length !== users) {
+          return `${avName(id)}'s tree holds ${av.tree.length} AVCs but ${users} VMAs link it in their chains`;
         }
       }
       return null;
@@ -126,7 +140,7 @@ export const anonVmaInvariants: Invariant[] = [
       for (let id = 0; id < s.anonVmas.length; id++) {
         const av = s.anonVmas[id]!;
         if (av.freed) continue;
-        const n = census.activeUsers[id]!.length;
+        const n = census.activeCount[id]!;
         if (av.numActiveVmas !== n) return `${avName(id)}.num_active_vmas is ${av.numActiveVmas} but ${n} VMAs use it`;
       }
       return null;
@@ -136,15 +150,12 @@ export const anonVmaInvariants: Invariant[] = [
     id: 'I10',
     title: 'num_children equals the children with non-empty trees (+1 for a root with a non-empty tree)',
     source: 'rmap.h field comment; VM_WARN_ON in unlink_anon_vmas()',
-    check({ census: { s } }) {
+    check({ census }) {
+      const { s } = census;
       for (let id = 0; id < s.anonVmas.length; id++) {
         const av = s.anonVmas[id]!;
         if (av.freed) continue;
-        let n = 0;
-        for (let y = 0; y < s.anonVmas.length; y++) {
-          const c = s.anonVmas[y]!;
-          if (y !== id && !c.freed && c.parent === id && c.tree.length > 0) n++;
-        }
+        let n = census.childCount[id]!;
         if (av.root === id && av.tree.length > 0) n++;
         if (av.numChildren !== n) return `${avName(id)}.num_children is ${av.numChildren} but ${n} are counted (children with non-empty trees${av.root === id ? ' + self' : ''})`;
       }
@@ -155,12 +166,13 @@ export const anonVmaInvariants: Invariant[] = [
     id: 'I13',
     title: 'refcount = [tree non-empty] + live descendants pinning a root; roots outlive descendants',
     source: 'anon_vma_fork() get_anon_vma(root); anon_vma_free() VM_BUG_ON(refcount)',
-    check({ census: { s } }) {
+    check({ census }) {
+      const { s } = census;
       for (let id = 0; id < s.anonVmas.length; id++) {
         const av = s.anonVmas[id]!;
         if (av.freed) continue;
         if (!isLive(s, av.root)) return `${avName(id)} is alive but its root ${avName(av.root)} was freed`;
-        const want = (av.tree.length > 0 ? 1 : 0) + (av.root === id ? liveDescendants(s, id) : 0);
+        const want = (av.tree.length > 0 ? 1 : 0) + (av.root === id ? census.descCount[id]! : 0);
         if (av.refcount !== want) return `${avName(id)}.refcount is ${av.refcount} but ${want} references are accounted for`;
       }
       return null;
@@ -172,10 +184,11 @@ export const anonVmaInvariants: Invariant[] = [
     source: 'comment in anon_vma_clone() (6.12)',
     check({ census }) {
       const { s } = census;
-      for (const r of census.vmas) {
-        const a = r.vma.anonVma;
-        if (a !== NONE && r.vma.chain.length > 1 && isLive(s, a) && s.anonVmas[a]!.root === a) {
-          return `${vmaName(r)} is a fork child (chain ${chainText(r.vma.chain)}) but uses the root ${avName(a)}`;
+      for (let i = 0; i < census.nVmas; i++) {
+        const v = census.vmaObj[i]!;
+        const a = v.anonVma;
+        if (a !== NONE && v.chain.length > 1 && isLive(s, a) && s.anonVmas[a]!.root === a) {
+          return `${vmaName(census.vmaRefAt(i))} is a fork child (chain ${chainText(v.chain)}) but uses the root ${avName(a)}`;
         }
       }
       return null;
@@ -187,9 +200,13 @@ export const anonVmaInvariants: Invariant[] = [
     source: 'use-after-free: the CVE-2022-42703 class',
     check({ census }) {
       const { s } = census;
-      for (const r of census.vmas) {
-        if (r.vma.anonVma !== NONE && !isLive(s, r.vma.anonVma)) return `${vmaName(r)} uses freed anon_vma ${avName(r.vma.anonVma)}`;
-        for (const a of r.vma.chain) if (!isLive(s, a)) return `${vmaName(r)} chain links freed anon_vma ${avName(a)}`;
+      for (let i = 0; i < census.nVmas; i++) {
+        const v = census.vmaObj[i]!;
+        if (v.anonVma !== NONE && !isLive(s, v.anonVma)) return `${vmaName(census.vmaRefAt(i))} uses freed anon_vma ${avName(v.anonVma)}`;
+        const chain = v.chain;
+        for (let j = 0; j < chain.length; j++) {
+          if (!isLive(s, chain[j]!)) return `${vmaName(census.vmaRefAt(i))} chain links freed anon_vma ${avName(chain[j]!)}`;
+        }
       }
       for (let id = 0; id < s.anonVmas.length; id++) {
         const av = s.anonVmas[id]!;
@@ -202,11 +219,12 @@ export const anonVmaInvariants: Invariant[] = [
     id: 'anon-vma-leak',
     title: 'every live anon_vma is linked by a VMA or pinned as the root of a live descendant (I15)',
     source: 'unlink_anon_vmas() puts an anon_vma when its tree empties',
-    check({ census: { s } }) {
+    check({ census }) {
+      const { s } = census;
       for (let id = 0; id < s.anonVmas.length; id++) {
         const av = s.anonVmas[id]!;
         if (av.freed || av.tree.length > 0) continue;
-        if (liveDescendants(s, id) === 0) return `${avName(id)} is alive with an empty tree and nothing pins it (leak)`;
+        if (census.descCount[id] === 0) return `${avName(id)} is alive with an empty tree and nothing pins it (leak)`;
       }
       return null;
     },

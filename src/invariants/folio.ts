@@ -2,11 +2,21 @@
 // (kernel-semantics.md section 3: I11, I12, I16-I18, I20, I21, I23).
 
 import { FILE_PAGE_BASE, NONE, VM_SHARED, ZERO_PAGE, linearIndex, type State } from '../model/state.ts';
-import type { PteRef } from './census.ts';
+import type { Census, PteRef } from './census.ts';
 import type { Invariant } from './types.ts';
 
 function where(p: PteRef): string {
   return `P${p.mm} page 0x${p.addr.toString(16)}`;
+}
+
+/** "P0 page 0x10" for PTE number `p` of the census. */
+function whereAt(c: Census, p: number): string {
+  return `P${c.pteMm[p]} page 0x${c.pteAddr[p]!.toString(16)}`;
+}
+
+function includes(a: readonly number[], x: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] === x) return true;
+  return false;
 }
 
 function liveAv(s: State, id: number): boolean {
@@ -21,13 +31,15 @@ export const folioInvariants: Invariant[] = [
     source: 'zap/exit tear PTEs down with their VMAs; page_table_check; a PTE to a freed folio is a use-after-free',
     check({ census }) {
       const { s } = census;
-      for (const p of census.ptes) {
-        if (p.vma === null) return `${where(p)} has a PTE but no VMA covers it`;
-        if (p.ref >= 0) {
-          const f = s.folios[p.ref];
-          if (f === undefined || f.freed) return `${where(p)} maps freed folio ${p.ref} (use-after-free)`;
-        } else if (p.writable && (p.ref === ZERO_PAGE || (p.ref <= FILE_PAGE_BASE && (p.vma.flags & VM_SHARED) === 0))) {
-          return `${where(p)} maps the ${p.ref === ZERO_PAGE ? 'zero page' : 'page cache of a private mapping'} writable`;
+      for (let p = 0; p < census.nPtes; p++) {
+        const vma = census.pteVma[p]!;
+        const ref = census.pteRef[p]!;
+        if (vma === null) return `${whereAt(census, p)} has a PTE but no VMA covers it`;
+        if (ref >= 0) {
+          const f = s.folios[ref];
+          if (f === undefined || f.freed) return `${whereAt(census, p)} maps freed folio ${ref} (use-after-free)`;
+        } else if (census.pteW[p] === 1 && (ref === ZERO_PAGE || (ref <= FILE_PAGE_BASE && (vma.flags & VM_SHARED) === 0))) {
+          return `${whereAt(census, p)} maps the ${ref === ZERO_PAGE ? 'zero page' : 'page cache of a private mapping'} writable`;
         }
       }
       return null;
@@ -42,7 +54,7 @@ export const folioInvariants: Invariant[] = [
       for (let id = 0; id < s.folios.length; id++) {
         const f = s.folios[id]!;
         if (f.freed) continue;
-        const n = census.folioPtes[id]!.length;
+        const n = census.folioCount[id]!;
         if (f.mapcount !== n) return `folio ${id}: mapcount ${f.mapcount} but ${n} PTEs map it`;
         if (f.refcount !== f.mapcount) return `folio ${id}: refcount ${f.refcount} but mapcount ${f.mapcount}`;
         if (n === 0) return `folio ${id} is alive but nothing maps it (leak)`;
@@ -58,8 +70,8 @@ export const folioInvariants: Invariant[] = [
       const { s } = census;
       for (let id = 0; id < s.folios.length; id++) {
         const f = s.folios[id]!;
-        if (!f.freed && f.exclusive && census.folioPtes[id]!.length !== 1) {
-          return `folio ${id} is AnonExclusive but mapped ${census.folioPtes[id]!.length} times (${census.folioPtes[id]!.map(where).join(', ')})`;
+        if (!f.freed && f.exclusive && census.folioCount[id] !== 1) {
+          return `folio ${id} is AnonExclusive but mapped ${census.folioCount[id]} times (${census.folioPteRefs(id).map(where).join(', ')})`;
         }
       }
       return null;
@@ -71,9 +83,10 @@ export const folioInvariants: Invariant[] = [
     source: 'wp_page_reuse() VM_BUG_ON; page_table_check BUG_ON; "pages that may be shared must never be writable"',
     check({ census }) {
       const { s } = census;
-      for (const p of census.ptes) {
-        if (p.ref >= 0 && p.writable && s.folios[p.ref] !== undefined && !s.folios[p.ref]!.exclusive) {
-          return `${where(p)} maps folio ${p.ref} writable but it is not AnonExclusive`;
+      for (let p = 0; p < census.nPtes; p++) {
+        const ref = census.pteRef[p]!;
+        if (ref >= 0 && census.pteW[p] === 1 && s.folios[ref] !== undefined && !s.folios[ref]!.exclusive) {
+          return `${whereAt(census, p)} maps folio ${ref} writable but it is not AnonExclusive`;
         }
       }
       return null;
@@ -84,9 +97,17 @@ export const folioInvariants: Invariant[] = [
     title: 'an anon folio is mapped at most once per process',
     source: 'mremap refuses to duplicate private mappings; fork targets another mm',
     check({ census }) {
-      for (let id = 0; id < census.folioPtes.length; id++) {
-        const mms = census.folioPtes[id]!.map((p) => p.mm);
-        if (new Set(mms).size !== mms.length) return `folio ${id} is mapped twice in one process (${census.folioPtes[id]!.map(where).join(', ')})`;
+      const nf = census.s.folios.length;
+      for (let id = 0; id < nf; id++) {
+        const n = census.folioCount[id]!;
+        if (n < 2) continue;
+        const st = census.folioStart[id]!;
+        for (let i = 1; i < n; i++) {
+          const m = census.pteMm[census.folioList[st + i]!];
+          for (let j = 0; j < i; j++) {
+            if (census.pteMm[census.folioList[st + j]!] === m) return `folio ${id} is mapped twice in one process (${census.folioPteRefs(id).map(where).join(', ')})`;
+          }
+        }
       }
       return null;
     },
@@ -99,8 +120,8 @@ export const folioInvariants: Invariant[] = [
       const { s } = census;
       for (let id = 0; id < s.folios.length; id++) {
         const f = s.folios[id]!;
-        if (!f.freed && census.folioPtes[id]!.length > 0 && !liveAv(s, f.mapping)) {
-          return `folio ${id} is mapped (${census.folioPtes[id]!.map(where).join(', ')}) but its anon_vma av${f.mapping} was freed (use-after-free)`;
+        if (!f.freed && census.folioCount[id]! > 0 && !liveAv(s, f.mapping)) {
+          return `folio ${id} is mapped (${census.folioPteRefs(id).map(where).join(', ')}) but its anon_vma av${f.mapping} was freed (use-after-free)`;
         }
       }
       return null;
@@ -112,10 +133,15 @@ export const folioInvariants: Invariant[] = [
     source: 'rmap_walk_anon(); __page_check_anon_rmap() VM_BUG_ON; page_address_in_vma() (I21, I23)',
     check({ census }) {
       const { s } = census;
-      for (let id = 0; id < census.folioPtes.length; id++) {
+      for (let id = 0; id < s.folios.length; id++) {
         const f = s.folios[id]!;
-        for (const p of census.folioPtes[id]!) {
-          const v = p.vma!;
+        const n = census.folioCount[id]!;
+        const st = census.folioStart[id]!;
+        for (let k = 0; k < n; k++) {
+          const pi = census.folioList[st + k]!;
+          const v = census.pteVma[pi]!;
+          if (v.anonVma !== NONE && includes(v.chain, f.mapping) && !(liveAv(s, f.mapping) && liveAv(s, v.anonVma) && s.anonVmas[f.mapping]!.root !== s.anonVmas[v.anonVma]!.root) && v.pgoff + (census.pteAddr[pi]! - v.start) === f.index) continue;
+          const p = census.pteRefAt(pi);
           if (v.anonVma === NONE) return `${where(p)} maps folio ${id} but its VMA has no anon_vma`;
           if (!v.chain.includes(f.mapping)) return `${where(p)} maps folio ${id} whose anon_vma av${f.mapping} is not in the VMA's chain [${v.chain.map((a) => `av${a}`).join(', ')}]`;
           if (liveAv(s, f.mapping) && liveAv(s, v.anonVma) && s.anonVmas[f.mapping]!.root !== s.anonVmas[v.anonVma]!.root) {
@@ -133,16 +159,25 @@ export const folioInvariants: Invariant[] = [
     source: 'rmap_walk_anon() is what reclaim, migration and try_to_unmap use; a missed mapping is a page rmap cannot reach',
     check({ k, census }) {
       const { s } = census;
-      for (let id = 0; id < census.folioPtes.length; id++) {
-        const ptes = census.folioPtes[id]!;
-        if (ptes.length === 0 || s.folios[id]!.freed) continue;
+      for (let id = 0; id < s.folios.length; id++) {
+        const n = census.folioCount[id]!;
+        if (n === 0 || s.folios[id]!.freed) continue;
         const hits = k.rmapWalkAnon(s, id);
-        for (const p of ptes) {
-          if (!hits.some((h) => h.mm === p.mm && h.addr === p.addr)) {
-            return `folio ${id} is mapped at ${where(p)} but rmap_walk_anon from av${s.folios[id]!.mapping} cannot reach it`;
+        const st = census.folioStart[id]!;
+        for (let j = 0; j < n; j++) {
+          const pi = census.folioList[st + j]!;
+          const mm = census.pteMm[pi]!;
+          const addr = census.pteAddr[pi]!;
+          let found = false;
+          for (let h = 0; h < hits.length; h++) {
+            if (hits[h]!.mm === mm && hits[h]!.addr === addr) {
+              found = true;
+              break;
+            }
           }
+          if (!found) return `folio ${id} is mapped at ${whereAt(census, pi)} but rmap_walk_anon from av${s.folios[id]!.mapping} cannot reach it`;
         }
-        if (hits.length !== ptes.length) return `rmap_walk_anon from folio ${id} finds ${hits.length} mappings but ${ptes.length} PTEs map it`;
+        if (hits.length !== n) return `rmap_walk_anon from folio ${id} finds ${hits.length} mappings but ${n} PTEs map it`;
       }
       return null;
     },

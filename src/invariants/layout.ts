@@ -9,7 +9,7 @@ export const layoutInvariants: Invariant[] = [
     id: 'I6',
     title: 'map_count equals the number of VMAs, which are non-empty, sorted and non-overlapping',
     source: 'validate_mm() VM_BUG_ON_MM, exit_mmap() BUG_ON; I7: __split_vma() WARN_ON',
-    check({ census: { s } }) {
+    check({ s }) {
       for (let m = 0; m < s.mms.length; m++) {
         const mm = s.mms[m];
         if (mm === null || mm === undefined) continue;
@@ -37,10 +37,10 @@ export const layoutInvariants: Invariant[] = [
     source: 'comment in move_vma() (6.12.117) and copy_vma(); not asserted',
     advisory: 'the kernel itself breaks it: a VM_WIPEONFORK child VMA inherits the parent\'s pgoff, which differs from start after the parent VMA was moved by mremap',
     check({ census }) {
-      for (const r of census.vmas) {
-        const v = r.vma;
+      for (let i = 0; i < census.nVmas; i++) {
+        const v = census.vmaObj[i]!;
         if (isAnonymousVma(v) && v.anonVma === NONE && v.pgoff !== v.start) {
-          return `${vmaName(r)} is unfaulted anonymous but has pgoff 0x${v.pgoff.toString(16)}`;
+          return `${vmaName(census.vmaRefAt(i))} is unfaulted anonymous but has pgoff 0x${v.pgoff.toString(16)}`;
         }
       }
       return null;

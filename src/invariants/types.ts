@@ -8,7 +8,10 @@ import type { Census } from './census.ts';
 /** What a check sees: the state after a step, its census, and (for transition checks) the step. */
 export interface CheckContext {
   k: Kernel;
-  census: Census;
+  /** The state being checked (census.s, without taking a census). */
+  s: State;
+  /** Who points at what in `s`; taken on first access (checkInvariants makes it lazy). */
+  readonly census: Census;
   /** The state before the step, when the check runs after a step. */
   prev: State | null;
   step: Step | null;

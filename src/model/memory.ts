@@ -4,8 +4,8 @@
 import type { Kernel } from './kernel.ts';
 import { EV_COW_COPY, EV_COW_REUSE } from './events.ts';
 import {
-  FILE_PAGES, NONE, VM_MAYSHARE, VM_READ, VM_SHARED, VM_WRITE, ZERO_PAGE,
-  filePageFile, filePageIndex, filePageRef, initialFileByte, isCowMapping, linearIndex,
+  NONE, VM_MAYSHARE, VM_READ, VM_SHARED, VM_WRITE, ZERO_PAGE,
+  filePageFile, filePageIndex, filePageRef, initialFileByte, isCowMapping, linearIndex, ownFiles,
   ptePack, ptePage, pteWritable, type Mm, type State, type Vma,
 } from './state.ts';
 
@@ -52,14 +52,19 @@ export function doAnonymousPage(this: Kernel, s: State, mm: Mm, vma: Vma, addr: 
 /** Whether file page `index` exists: memfds are fully populated, a shmem object only where touched. */
 function filePageExists(s: State, file: number, index: number): boolean {
   const f = s.files[file]!;
-  return index < FILE_PAGES && (!f.shmemAnon || f.data.has(index));
+  return index < f.size && (!f.shmemAnon || f.data.has(index));
 }
 
-/** shmem_get_folio() for a fault: instantiate the page (a shmem object allocates on first touch). */
+/**
+ * shmem_get_folio() for a fault: beyond i_size is SIGBUS; a shmem object allocates on first touch.
+ */
 function fileGetPage(s: State, file: number, index: number): boolean {
-  if (index >= FILE_PAGES) return false;
   const f = s.files[file]!;
-  if (f.shmemAnon && !f.data.has(index)) f.data.set(index, 0);
+  if (index >= f.size) return false;
+  if (f.shmemAnon && !f.data.has(index)) {
+    ownFiles(s);
+    s.files[file]!.data.set(index, 0);
+  }
   return true;
 }
 
@@ -75,27 +80,32 @@ function filePteWritable(vma: Vma): boolean {
 }
 
 /**
- * do_read_fault() with do_fault_around() and filemap_map_pages() (6.12): map the faulting page and
- * every page-cache page of the aligned 16-page block that is inside the VMA and has no PTE yet.
+ * do_read_fault() (6.12): do_fault_around() first maps every page-cache page of the aligned
+ * 16-page block that is inside the VMA and the file and has no PTE yet (filemap_map_pages());
+ * only if that did not map the faulting page does __do_fault() run, which gives SIGBUS beyond
+ * the end of the file (after the block was mapped) or instantiates a shmem page.
  */
 export function doReadFault(this: Kernel, s: State, mm: Mm, vma: Vma, addr: number): FaultResult {
-  const index = linearIndex(vma, addr);
-  if (!fileGetPage(s, vma.file, index)) return 'sigbus';
   const from = Math.max(addr - (addr % FAULT_AROUND_PAGES), vma.start);
   const to = Math.min(addr - (addr % FAULT_AROUND_PAGES) + FAULT_AROUND_PAGES, vma.end);
   const w = filePteWritable(vma);
   for (let a = from; a < to; a++) {
-    if (a !== addr && (mm.ptes.has(a) || !filePageExists(s, vma.file, linearIndex(vma, a)))) continue;
+    if (mm.ptes.has(a) || !filePageExists(s, vma.file, linearIndex(vma, a))) continue;
     mm.ptes.set(a, ptePack(filePageRef(vma.file, linearIndex(vma, a)), w));
   }
+  if (mm.ptes.has(addr)) return 'ok';
+  const index = linearIndex(vma, addr);
+  if (!fileGetPage(s, vma.file, index)) return 'sigbus';
+  mm.ptes.set(addr, ptePack(filePageRef(vma.file, index), w));
   return 'ok';
 }
 
-/** do_cow_fault() (6.12): a write to an unmapped page of a private file VMA copies the page-cache page. */
+/** do_cow_fault() (6.12): a write to an unmapped page of a private file VMA copies the page-cache page into a new anon folio. */
 export function doCowFault(this: Kernel, s: State, mm: Mm, vma: Vma, addr: number): FaultResult {
+  // vmf_anon_prepare() runs before __do_fault(): a SIGBUS beyond EOF still leaves an anon_vma.
+  this.anonVmaPrepare(s, mm, vma);
   const index = linearIndex(vma, addr);
   if (!fileGetPage(s, vma.file, index)) return 'sigbus';
-  this.anonVmaPrepare(s, mm, vma);
   const folio = this.folioAlloc(s, filePageByte(s, vma.file, index));
   this.folioAddNewAnonRmap(s, folio, vma, addr, true);
   mm.ptes.set(addr, ptePack(folio, (vma.flags & VM_WRITE) !== 0));

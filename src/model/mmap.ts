@@ -5,7 +5,7 @@ import type { Kernel } from './kernel.ts';
 import type { Advice, Backing, Errno, Prot } from '../scenario/step.ts';
 import {
   NONE, VM_ACCOUNT, VM_DONTCOPY, VM_EXEC, VM_IO, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE,
-  VM_NORESERVE, VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, isAnonymousVma,
+  VM_NORESERVE, VM_READ, VM_SHARED, VM_WIPEONFORK, VM_WRITE, isAnonymousVma, ownFiles,
   type Mm, type State, type Vma,
 } from './state.ts';
 import { findVma, insertVma, newVmaId, removeVmaFromMm, vmaNextAfter, vmaPrevOf, vmgNew } from './vma.ts';
@@ -60,16 +60,17 @@ export function doMmap(this: Kernel, s: State, mm: Mm, start: number, count: num
   // At merge time a shared anonymous range has no file yet (it differs from every neighbour anyway).
   const vmg = vmgNew(mm, vmaPrevOf(mm, start), first, start, end, flags, file, pgoff);
   if (backing.kind !== 'sharedAnon' && this.vmaMergeNewRange(s, vmg) !== null) return null;
-  if (backing.kind === 'sharedAnon') file = this.shmemZeroSetup(s);
+  if (backing.kind === 'sharedAnon') file = this.shmemZeroSetup(s, count);
   const v: Vma = { id: newVmaId(s), start, end, pgoff, flags, file, anonVma: NONE, chain: [], close: false };
   insertVma(mm, v);
   this.observer?.('mmap', v);
   return null;
 }
 
-/** shmem_zero_setup() (mm/shmem.c 6.12): a fresh shmem object behind a shared anonymous mapping. */
-export function shmemZeroSetup(this: Kernel, s: State): number {
-  s.files.push({ shmemAnon: true, data: new Map() });
+/** shmem_zero_setup() (mm/shmem.c 6.12): a fresh shmem object, its size the mapping's length. */
+export function shmemZeroSetup(this: Kernel, s: State, pages: number): number {
+  ownFiles(s);
+  s.files.push({ shmemAnon: true, data: new Map(), size: pages });
   return s.files.length - 1;
 }
 

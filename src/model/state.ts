@@ -230,6 +230,8 @@ export interface FileObj {
   /** memfd files: pages written through shared mappings (index -> byte); every page is in the
    *  page cache. shmemAnon files: every page instantiated so far (absent = not in the page cache). */
   data: Map<number, number>;
+  /** i_size in pages: FILE_PAGES for memfds; the mapping's length for a shmem_zero_setup object. */
+  size: number;
 }
 
 export interface State {
@@ -240,6 +242,19 @@ export interface State {
   files: FileObj[];
   /** Next VMA id. */
   nextVmaId: number;
+  /**
+   * The FileObj objects in `files` may be shared with another state (the explorer's copy, see
+   * cloneStateForStep): whoever writes file contents calls ownFiles(s) first.
+   */
+  filesShared?: boolean;
+}
+
+/** Before writing file contents (FileObj.data): take private copies of files shared with another state. */
+export function ownFiles(s: State): void {
+  if (s.filesShared === true) {
+    s.files = cloneFiles(s.files);
+    s.filesShared = false;
+  }
 }
 
 /** Initial content of file page k (a memfd-like file). */
@@ -251,8 +266,8 @@ export function newState(processes: number, files: number): State {
   const mms: (Mm | null)[] = [];
   for (let i = 0; i < processes; i++) mms.push(i === 0 ? newMm() : null);
   const fs: FileObj[] = [];
-  for (let i = 0; i < files; i++) fs.push({ shmemAnon: false, data: new Map() });
-  return { mms, anonVmas: [], folios: [], files: fs, nextVmaId: 1 };
+  for (let i = 0; i < files; i++) fs.push({ shmemAnon: false, data: new Map(), size: FILE_PAGES });
+  return { mms, anonVmas: [], folios: [], files: fs, nextVmaId: 1, filesShared: false };
 }
 
 export function newMm(): Mm {
@@ -314,7 +329,7 @@ function cloneFiles(src: readonly FileObj[]): FileObj[] {
   const out = new Array<FileObj>(n);
   for (let i = 0; i < n; i++) {
     const f = src[i]!;
-    out[i] = { shmemAnon: f.shmemAnon, data: f.data.size === 0 ? new Map() : new Map(f.data) };
+    out[i] = { shmemAnon: f.shmemAnon, data: f.data.size === 0 ? new Map() : new Map(f.data), size: f.size };
   }
   return out;
 }
@@ -326,23 +341,23 @@ export function cloneState(s: State): State {
     const m = s.mms[i]!;
     mms[i] = m === null ? null : cloneMm(m);
   }
-  return { mms, anonVmas: cloneAnonVmas(s.anonVmas), folios: cloneFolios(s.folios), files: cloneFiles(s.files), nextVmaId: s.nextVmaId };
+  return { mms, anonVmas: cloneAnonVmas(s.anonVmas), folios: cloneFolios(s.folios), files: cloneFiles(s.files), nextVmaId: s.nextVmaId, filesShared: false };
 }
 
 /**
  * The explorer's copy for one step of process `proc` (see KernelModel.successor): only what that
- * step may write is copied, the rest is shared with `s` (which must never be mutated afterwards;
- * explored states are immutable).
+ * step may write is copied, the rest is shared with `s`, which must never be mutated afterwards
+ * (explored states are immutable).
  *
  * A step of process P writes P's mm (its VMAs, chains and page table, including fork's
- * write-protection of the parent's PTEs), the anon_vma and folio tables (copied in full), the
- * process slot array (copied: fork fills a slot, exit empties one, shmem_zero_setup appends a
- * file), and the page cache (file contents) only through a page fault or a store, i.e. only in a
- * read or write step: `copyFiles` must be true for those. Other processes' mms are never written
- * by a step (the rmap walk only reads them). test/explore/canonical.test.ts checks this by
- * comparing every expanded state with a deep copy taken before its successors were computed.
+ * write-protection of the parent's PTEs), the anon_vma and folio tables (copied in full), and the
+ * process slot and file arrays (copied: fork fills a slot, exit empties one, shmem_zero_setup
+ * appends a file). Other processes' mms are never written by a step (the rmap walk only reads
+ * them), so they are shared. File contents are shared copy-on-write: writers call ownFiles().
+ * test/explore/canonical.test.ts checks all this by comparing every expanded state with a deep
+ * copy taken before its successors were computed.
  */
-export function cloneStateForStep(s: State, proc: number, copyFiles: boolean): State {
+export function cloneStateForStep(s: State, proc: number): State {
   const src = s.mms;
   const n = src.length;
   const mms = new Array<Mm | null>(n);
@@ -354,7 +369,174 @@ export function cloneStateForStep(s: State, proc: number, copyFiles: boolean): S
     mms,
     anonVmas: cloneAnonVmas(s.anonVmas),
     folios: cloneFolios(s.folios),
-    files: copyFiles ? cloneFiles(s.files) : s.files.slice(),
+    files: s.files.slice(),
     nextVmaId: s.nextVmaId,
+    filesShared: true,
   };
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameMm(a: Mm, b: Mm): boolean {
+  if (a.mapCount !== b.mapCount || !sameNumbers(a.ptes.e, b.ptes.e)) return false;
+  const va = a.vmas;
+  const vb = b.vmas;
+  const n = va.length;
+  if (n !== vb.length) return false;
+  for (let i = 0; i < n; i++) {
+    const x = va[i]!;
+    const y = vb[i]!;
+    if (
+      x.id !== y.id || x.start !== y.start || x.end !== y.end || x.pgoff !== y.pgoff || x.flags !== y.flags ||
+      x.file !== y.file || x.anonVma !== y.anonVma || x.close !== y.close || !sameNumbers(x.chain, y.chain)
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * Whether a step of process `proc` left the state as it was: `after` is cloneStateForStep(before,
+ * proc) after the step, and every field of it equals `before`'s (VMA ids included; only nextVmaId
+ * may differ). Then `before` stands for `after` (same canonical encoding, same behaviour).
+ */
+export function unchangedByStep(before: State, after: State, proc: number): boolean {
+  const ma = before.mms;
+  const mb = after.mms;
+  const n = ma.length;
+  if (n !== mb.length) return false;
+  for (let i = 0; i < n; i++) {
+    const x = ma[i];
+    const y = mb[i];
+    if (x === y) continue;
+    if (i !== proc || x === null || x === undefined || y === null || y === undefined || !sameMm(x, y)) return false;
+  }
+  if (after.filesShared !== true || after.files.length !== before.files.length) return false;
+  const fa = before.folios;
+  const fb = after.folios;
+  if (fa.length !== fb.length) return false;
+  for (let i = 0; i < fa.length; i++) {
+    const x = fa[i]!;
+    const y = fb[i]!;
+    if (
+      x.data !== y.data || x.mapcount !== y.mapcount || x.refcount !== y.refcount || x.exclusive !== y.exclusive ||
+      x.mapping !== y.mapping || x.index !== y.index || x.freed !== y.freed
+    ) {
+      return false;
+    }
+  }
+  const aa = before.anonVmas;
+  const ab = after.anonVmas;
+  if (aa.length !== ab.length) return false;
+  for (let i = 0; i < aa.length; i++) {
+    const x = aa[i]!;
+    const y = ab[i]!;
+    if (
+      x.refcount !== y.refcount || x.numActiveVmas !== y.numActiveVmas || x.numChildren !== y.numChildren ||
+      x.root !== y.root || x.parent !== y.parent || x.degree !== y.degree || x.freed !== y.freed || !sameNumbers(x.tree, y.tree)
+    ) {
+      return false;
+    }
+  }
+  return true;
+}
+
+/** Same length and the same objects at every index. */
+function sameRefs<T>(a: readonly T[], b: readonly T[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function sameFolio(x: Folio, y: Folio): boolean {
+  return x.data === y.data && x.mapcount === y.mapcount && x.refcount === y.refcount && x.exclusive === y.exclusive &&
+    x.mapping === y.mapping && x.index === y.index && x.freed === y.freed;
+}
+
+/**
+ * After a step from `prev` (whose copy for the step, cloneStateForStep(prev, proc), became `next`):
+ * let `next` use prev's objects wherever they are equal (anon_vmas, folios, VMAs, chains, trees,
+ * page tables, files, the whole mm, and the anon_vma, folio and file arrays when every element is
+ * shared). Explored states are never mutated, and the next step's copy copies whatever it may
+ * write, so sharing is invisible; it only shrinks what a stored state keeps alive (the explorer's
+ * frontier, and the garbage collector's work).
+ */
+export function shareUnchanged(prev: State, next: State, proc: number): void {
+  const pa = prev.anonVmas;
+  const na = next.anonVmas;
+  const nav = pa.length < na.length ? pa.length : na.length;
+  for (let i = 0; i < nav; i++) {
+    const x = pa[i]!;
+    const y = na[i]!;
+    if (x === y) continue;
+    const sameTree = sameNumbers(x.tree, y.tree);
+    if (
+      sameTree && x.refcount === y.refcount && x.numActiveVmas === y.numActiveVmas && x.numChildren === y.numChildren &&
+      x.root === y.root && x.parent === y.parent && x.degree === y.degree && x.freed === y.freed
+    ) {
+      na[i] = x;
+    } else if (sameTree) {
+      y.tree = x.tree;
+    }
+  }
+  if (sameRefs(pa, na)) next.anonVmas = pa;
+  const pf = prev.folios;
+  const nf = next.folios;
+  const n = pf.length < nf.length ? pf.length : nf.length;
+  for (let i = 0; i < n; i++) if (pf[i] !== nf[i] && sameFolio(pf[i]!, nf[i]!)) nf[i] = pf[i]!;
+  if (sameRefs(pf, nf)) next.folios = pf;
+  if (next.filesShared !== true) {
+    const nfi = prev.files.length < next.files.length ? prev.files.length : next.files.length;
+    for (let i = 0; i < nfi; i++) {
+      const x = prev.files[i]!;
+      const y = next.files[i]!;
+      if (x === y || x.shmemAnon !== y.shmemAnon || x.size !== y.size || x.data.size !== y.data.size) continue;
+      let same = true;
+      for (const [k, v] of y.data) {
+        if (x.data.get(k) !== v) {
+          same = false;
+          break;
+        }
+      }
+      if (same) {
+        next.files[i] = x;
+        next.filesShared = true;
+      }
+    }
+  }
+  if (sameRefs(prev.files, next.files)) next.files = prev.files;
+  const pm = prev.mms[proc];
+  const nm = next.mms[proc];
+  if (pm === null || pm === undefined || nm === null || nm === undefined || pm === nm) return;
+  if (sameMm(pm, nm)) {
+    next.mms[proc] = pm;
+    return;
+  }
+  if (sameNumbers(pm.ptes.e, nm.ptes.e)) nm.ptes = pm.ptes;
+  const pv = pm.vmas;
+  const nv = nm.vmas;
+  for (let i = 0; i < nv.length; i++) {
+    const y = nv[i]!;
+    for (let j = 0; j < pv.length; j++) {
+      const x = pv[j]!;
+      if (x.id !== y.id) continue;
+      const sameChain = sameNumbers(x.chain, y.chain);
+      if (
+        sameChain && x.start === y.start && x.end === y.end && x.pgoff === y.pgoff && x.flags === y.flags &&
+        x.file === y.file && x.anonVma === y.anonVma && x.close === y.close
+      ) {
+        nv[i] = x;
+      } else if (sameChain) {
+        y.chain = x.chain;
+      }
+      break;
+    }
+  }
 }

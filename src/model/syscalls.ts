@@ -4,7 +4,7 @@
 import type { Kernel } from './kernel.ts';
 import type { Step, StepResult } from '../scenario/step.ts';
 import { MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE } from './mremap.ts';
-import { VM_READ, VM_WRITE, filePageFile, filePageIndex, ptePage, pteWritable, ZERO_PAGE, type Mm, type State } from './state.ts';
+import { VM_READ, VM_WRITE, filePageFile, filePageIndex, ownFiles, ptePage, pteWritable, ZERO_PAGE, type Mm, type State } from './state.ts';
 import { vmaLookup } from './vma.ts';
 import { filePageByte } from './memory.ts';
 
@@ -30,7 +30,10 @@ export function userAccess(k: Kernel, s: State, mm: Mm, page: number, write: boo
   const ref = ptePage(pte);
   if (write) {
     if (ref >= 0) s.folios[ref]!.data = value;
-    else s.files[filePageFile(ref)]!.data.set(filePageIndex(ref), value);
+    else {
+      ownFiles(s);
+      s.files[filePageFile(ref)]!.data.set(filePageIndex(ref), value);
+    }
     return OK;
   }
   if (ref === ZERO_PAGE) return { errno: null, value: 0 };

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
-import { ERRNOS, type Errno, type Step, type StepResult, type Backing } from '../scenario/step.ts';
+import { ERRNOS, type Errno, type Step, type StepResult } from '../scenario/step.ts';
+import { stepToLine } from '../scenario/print.ts';
 import { isOracleEnv, toOracleEnv, type OracleEnv } from './env.ts';
 import { snapshotFromWire, type KernelSnapshot, type WireSnapshot } from './snapshot.ts';
 
@@ -132,32 +133,8 @@ function isMissing(e: unknown): boolean {
 
 // ---------------------------------------------------------------- step encoding
 
-const hex = (n: number): string => `0x${n.toString(16)}`;
-
-function backingToken(b: Backing): string {
-  switch (b.kind) {
-    case 'anon': return 'anon';
-    case 'sharedAnon': return 'shared-anon';
-    case 'file': return `file:${b.file}@${b.filePage}`;
-    case 'sharedFile': return `shared-file:${b.file}@${b.filePage}`;
-  }
-}
-
-/** Renders a step as one helper command line (the scenario file syntax). */
-export function stepToLine(s: Step): string {
-  const p = `P${s.proc}`;
-  switch (s.op) {
-    case 'mmap': return `${p} mmap ${hex(s.page)} ${s.count} ${s.prot} ${backingToken(s.backing)}${s.noreserve ? ' noreserve' : ''}`;
-    case 'munmap': return `${p} munmap ${hex(s.page)} ${s.count}`;
-    case 'mprotect': return `${p} mprotect ${hex(s.page)} ${s.count} ${s.prot}`;
-    case 'madvise': return `${p} madvise ${hex(s.page)} ${s.count} ${s.advice}`;
-    case 'mremap': return `${p} mremap ${hex(s.page)} ${s.count} ${hex(s.newPage)} ${s.newCount}${s.dontunmap ? ' dontunmap' : ''}`;
-    case 'read': return `${p} read ${hex(s.page)}`;
-    case 'write': return `${p} write ${hex(s.page)} ${s.value}`;
-    case 'fork': return `${p} fork P${s.child}`;
-    case 'exit': return `${p} exit`;
-  }
-}
+/** A step as one helper command line: the helper speaks the scenario file syntax. */
+export { stepToLine };
 
 function isErrno(s: string): s is Errno {
   return (ERRNOS as readonly string[]).includes(s);

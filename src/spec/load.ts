@@ -1,14 +1,12 @@
 // Loads a spec module (specs/*.ts, default export made with defineSpec) and validates it, so that
 // a malformed spec is one clear line (exit 2), never a crash deep in the explorer.
 
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { ADVICES, PROTS } from '../scenario/step.ts';
 import { WITNESS_NAMES } from '../model/events.ts';
 import { isProfileName } from '../model/profiles/index.ts';
 import { invariantById } from '../invariants/index.ts';
 import type { Spec } from './defineSpec.ts';
+import { loadDefaultExport } from './loadModule.ts';
 
 export class SpecError extends Error {}
 
@@ -45,13 +43,8 @@ export function validateSpec(spec: Spec, file: string): Spec {
 }
 
 export async function loadSpec(file: string): Promise<Spec> {
-  const path = resolve(file);
-  if (!existsSync(path)) throw new SpecError(`spec file not found: ${file}`);
-  let mod: { default?: unknown };
-  try {
-    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
-  } catch (e) {
-    throw new SpecError(`spec ${file} does not load: ${(e as Error).message.split('\n')[0]}`);
-  }
-  return validateSpec(mod.default as Spec, file);
+  const spec = await loadDefaultExport(file, 'spec', (problem) => {
+    throw new SpecError(problem);
+  });
+  return validateSpec(spec as Spec, file);
 }

@@ -42,7 +42,7 @@ describe('env -> model parameters', () => {
 describe('step encoding', () => {
   it('uses the scenario file syntax', () => {
     expect(stepToLine({ op: 'mmap', proc: 0, page: 0x10, count: 4, prot: 'rw', backing: { kind: 'anon' }, noreserve: false }))
-      .toBe('P0 mmap 0x10 4 rw anon');
+      .toBe('P0 mmap 0x10 4 rw');
     expect(stepToLine({ op: 'mmap', proc: 1, page: 0x20, count: 2, prot: 'r', backing: { kind: 'sharedFile', file: 0, filePage: 3 }, noreserve: true }))
       .toBe('P1 mmap 0x20 2 r shared-file:0@3 noreserve');
     expect(stepToLine({ op: 'mremap', proc: 1, page: 0x10, count: 2, newPage: 0x40, newCount: 2, dontunmap: true }))

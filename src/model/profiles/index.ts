@@ -4,7 +4,7 @@
 import type { Patch } from '../patch.ts';
 import anonMerge616 from '../history/anonMerge616.ts';
 import copiedFrom from '../history/copiedFrom.ts';
-import remapMultiVma from '../history/remapMultiVma.ts';
+import mremap617 from '../history/mremap617.ts';
 
 export interface Profile {
   name: ProfileName;
@@ -23,8 +23,8 @@ export const PROFILES: Record<ProfileName, Profile> = {
   },
   'v6.18': {
     name: 'v6.18',
-    description: 'Linux 6.18.y: 6.12 + 879bca0a2c4f (6.16 anon merge predicate) + multi-VMA mremap move (6.17) + copied_from (6.18.y)',
-    patches: [anonMerge616, remapMultiVma, copiedFrom],
+    description: 'Linux 6.18.y: 6.12 + 879bca0a2c4f (6.16 anon merge predicate) + the 6.17 mremap rework (early checks, multi-VMA moves, DONTUNMAP self-merge) + copied_from (6.18.y)',
+    patches: [anonMerge616, mremap617, copiedFrom],
   },
 };
 
