@@ -2,6 +2,7 @@
 // every invariant on every new state, the shortest counterexample as a scenario file.
 
 import { totalmem } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
 import pc from 'picocolors';
 import { bfs, type BfsResult } from '../explore/bfs.ts';
 import { KernelModel } from '../explore/kernelModel.ts';
@@ -108,6 +109,7 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
       maxDepth: depth,
       maxStates: opts.maxStates,
       maxMemoryBytes: maxMemoryBytes ?? Math.floor(totalmem() * 0.6),
+      maxHeapBytes: Math.min(maxMemoryBytes ?? Infinity, Math.floor(getHeapStatistics().heap_size_limit * 0.85)),
       stateBytes: 1500,
       signal: abort.signal,
       onProgress: progress.enabled ? (p) => progress.update(p) : undefined,

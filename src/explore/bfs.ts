@@ -17,6 +17,7 @@
 // `bfs` is async: it yields to the event loop every `sliceMs` so that SIGINT handlers (which
 // abort the signal) and timers run. `bfsSync` never yields (for benchmarks and tests).
 
+import { getHeapStatistics } from 'node:v8';
 import type { ExploreModel, Violation } from './model.ts';
 import { fingerprint64 } from './hash.ts';
 import { FingerprintSet, MAX_CAPACITY } from './fingerprintSet.ts';
@@ -39,6 +40,12 @@ export interface BfsOptions {
   stateBytes?: number;
   /** Stop (incomplete) after this many seconds. */
   maxSeconds?: number;
+  /**
+   * Stop (incomplete, reason maxMemory) when the JavaScript heap in use exceeds this many bytes
+   * (sampled every 100 ms): the backstop that keeps a run from dying of an out-of-memory crash
+   * when the per-state estimate is off.
+   */
+  maxHeapBytes?: number;
   /** Abort (e.g. on SIGINT): the search stops with verdict 'incomplete', reason 'aborted'. */
   signal?: AbortSignal;
   /** Called about every `progressIntervalMs` (default 500) while exploring. */
@@ -149,6 +156,8 @@ class BfsRun<S> {
   private readonly maxDepth: number;
   private readonly maxStates: number;
   private readonly maxMemory: number;
+  private readonly maxHeap: number;
+  private nextHeapCheck = 0;
   private readonly stateBytes: number;
   private readonly deadline: number;
   private readonly signal: AbortSignal | undefined;
@@ -217,6 +226,7 @@ class BfsRun<S> {
     this.witnessAction = new Int32Array(nw).fill(-1);
     this.t0 = performance.now();
     this.deadline = o.maxSeconds === undefined ? Infinity : this.t0 + o.maxSeconds * 1000;
+    this.maxHeap = o.maxHeapBytes ?? Infinity;
     this.lastProgressT = this.t0;
     this.nextProgressAt = this.t0 + this.progressMs;
     this.init();
@@ -339,6 +349,13 @@ class BfsRun<S> {
     if (now >= this.deadline) {
       this.finish('incomplete', 'maxSeconds');
       return true;
+    }
+    if (this.maxHeap !== Infinity && now >= this.nextHeapCheck) {
+      this.nextHeapCheck = now + 100;
+      if (getHeapStatistics().used_heap_size > this.maxHeap) {
+        this.finish('incomplete', 'maxMemory');
+        return true;
+      }
     }
     if (this.onProgress !== undefined && now >= this.nextProgressAt) {
       this.progress(now);
