@@ -10,7 +10,8 @@ const root = new URL('../..', import.meta.url).pathname;
 const bin = join(root, 'bin/vmacheck.mjs');
 
 function vmacheck(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+  // NO_COLOR: CI=true would otherwise turn colour codes on (picocolors).
+  const r = spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

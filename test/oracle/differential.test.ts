@@ -63,7 +63,9 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
   const write = vi.spyOn(process.stderr, 'write').mockImplementation((s: string | Uint8Array) => { err.push(String(s)); return true; });
   try {
     const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('') };
+    // Colour codes appear when CI is set (picocolors); match the text.
+    const plain = (t: string): string => t.replace(/\x1b\[[0-9;]*m/g, '');
+    return { code, out: plain(out.join('\n')), err: plain(err.join('')) };
   } finally {
     log.mockRestore();
     write.mockRestore();
