@@ -71,7 +71,8 @@ function printViolation(opts: CheckOptions, model: KernelModel, v: BfsViolation,
   const tr = kernelTrace(model, v.trace, header(opts, model, v, mode), opts.spec.setup ?? []);
   const before = tr.states[tr.states.length - 2];
   const after = tr.states[tr.states.length - 1]!;
-  const out = [pc.red(`VIOLATION of ${v.invariant}: ${v.message}`), '', 'Shortest counterexample (scenario file):', '', tr.text];
+  const heading = mode.startsWith('breadth') ? 'Shortest counterexample (scenario file):' : 'Counterexample, shrunk by fast-check (scenario file):';
+  const out = [pc.red(`VIOLATION of ${v.invariant}: ${v.message}`), '', heading, '', tr.text];
   if (before !== undefined && v.trace.length > 0) out.push('State before the last step:', renderState(before), '');
   out.push('State after the last step:', renderState(after), '');
   console.log(out.join('\n'));
@@ -129,7 +130,7 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
     }
     console.log(JSON.stringify(json));
   } else {
-    console.log(renderBfsText(result, model, { groupActions: (a) => model.actions[a]!.op }));
+    console.log(renderBfsText(result, model, { groupActions: (a) => model.actions[a]!.op, omitTrace: true }));
     if (missing.length > 0) console.log(pc.red(`Required witnesses that never happened: ${missing.join(', ')} (the pass is vacuous for them)`));
   }
   void traceText;
@@ -150,7 +151,7 @@ function runRandom(opts: CheckOptions, model: KernelModel, depth: number): numbe
     console.log(JSON.stringify(json));
   } else {
     if (r.violation !== null) printViolation(opts, model, r.violation, `random runs of depth ${depth}, seed ${r.seed}, shrunk`);
-    console.log(renderRandomText(r, model));
+    console.log(renderRandomText(r, model, { omitTrace: true }));
     if (missing.length > 0) console.log(pc.red(`Required witnesses that never happened: ${missing.join(', ')}`));
   }
   if (r.verdict === 'violation') return EXIT_VIOLATION;

@@ -10,6 +10,8 @@ import { formatCounterexample } from './trace.ts';
 import { formatBytes, formatInt, formatProbability, formatSeconds } from './format.ts';
 
 export interface ReportOptions {
+  /** Leave the counterexample out (the caller prints its own, e.g. with setup lines and errnos). */
+  omitTrace?: boolean;
   /** Aggregate per-action counts under these names (e.g. the operation) instead of listing every action. */
   groupActions?: (a: number) => string;
   /** Use colours (default: whether process.stdout is a TTY). */
@@ -131,7 +133,7 @@ export function formatCollision(p: CollisionProbability): string {
 export function renderBfsText<S>(result: BfsResult, model: ExploreModel<S>, options: ReportOptions = {}): string {
   const c = colours(options.color);
   const out: string[] = [verdictLine(result, c)];
-  if (result.violation !== null) {
+  if (result.violation !== null && options.omitTrace !== true) {
     out.push(`  ${result.violation.message}`, '', c.dim('counterexample (scenario):'));
     const text = formatCounterexample(model, result.violation, options.traceHeader ?? []);
     for (const line of text.trimEnd().split('\n')) out.push(`  ${line.startsWith('#') ? c.dim(line) : line}`);
@@ -214,11 +216,13 @@ export function renderRandomText<S>(result: RandomResult, model: ExploreModel<S>
       `${c.bold(c.red('VIOLATION'))}  invariant ${c.bold(v.invariant)} violated after ${v.depth} step${v.depth === 1 ? '' : 's'} (shrunk)`,
       `  ${v.message}`,
       '',
-      c.dim('counterexample (scenario):'),
     );
-    const text = formatCounterexample(model, v, options.traceHeader ?? []);
-    for (const line of text.trimEnd().split('\n')) out.push(`  ${line.startsWith('#') ? c.dim(line) : line}`);
-    out.push('');
+    if (options.omitTrace !== true) {
+      out.push(c.dim('counterexample (scenario):'));
+      const text = formatCounterexample(model, v, options.traceHeader ?? []);
+      for (const line of text.trimEnd().split('\n')) out.push(`  ${line.startsWith('#') ? c.dim(line) : line}`);
+      out.push('');
+    }
   } else {
     out.push(`${c.bold(c.green('PASS'))}  no invariant violated in ${formatInt(result.runs)} random runs${result.interrupted ? ' (time limit)' : ''}`, '');
   }
