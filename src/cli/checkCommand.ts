@@ -27,6 +27,7 @@ export interface CheckOptions {
   zeroPage?: boolean;
   maxStates?: number;
   maxMemoryMb?: number;
+  maxSeconds?: number;
   invariants?: string;
   patches: readonly Patch[];
   patchFiles: readonly string[];
@@ -109,6 +110,7 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
     result = await bfs(model, {
       maxDepth: depth,
       maxStates: opts.maxStates,
+      maxSeconds: opts.maxSeconds,
       maxMemoryBytes: maxMemoryBytes ?? Math.floor(totalmem() * 0.6),
       maxHeapBytes: Math.min(maxMemoryBytes ?? Infinity, Math.floor(getHeapStatistics().heap_size_limit * 0.85)),
       stateBytes: 1500,
@@ -140,7 +142,7 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
 }
 
 function runRandom(opts: CheckOptions, model: KernelModel, depth: number): number {
-  const r: RandomResult = randomExplore(model, { depth, numRuns: opts.random, seed: opts.seed ?? 1 });
+  const r: RandomResult = randomExplore(model, { depth, numRuns: opts.random, seed: opts.seed ?? 1, timeLimitMs: opts.maxSeconds === undefined ? undefined : opts.maxSeconds * 1000 });
   const missing = r.verdict === 'pass' ? missingWitnesses(opts.spec, r.witnesses) : [];
   const extra = { spec: opts.spec.name, profile: model.kernel.profile, params: model.kernel.params, patches: model.kernel.patches, missingWitnesses: missing, mode: 'random' };
   if (opts.json) {
