@@ -3,10 +3,9 @@
 // a file and printed. One oracle client for the whole run, closed on exit and on Ctrl-C.
 // Exit codes: 0 no divergence, 1 a divergence, 2 oracle unavailable, 3 interrupted.
 
-import { startOracle } from './oracleSession.ts';
+import { oracleUnavailableExit, startOracle } from './oracleSession.ts';
 import { writeFileSync } from 'node:fs';
 import pc from 'picocolors';
-import { OracleUnavailable } from '../oracle/client.ts';
 import { modelParams, type OracleEnv } from '../oracle/env.ts';
 import { formatEnv, formatSnapshot } from '../oracle/format.ts';
 import { formatMismatch, type Mismatch } from '../oracle/compare.ts';
@@ -108,11 +107,7 @@ export async function runFuzzCommand(opts: FuzzCommandOptions): Promise<number> 
       },
     });
   } catch (e) {
-    if (e instanceof OracleUnavailable) {
-      process.stderr.write(`vmacheck: kernel oracle unavailable: ${e.message}\n`);
-      return EXIT_BAD_INPUT;
-    }
-    throw e;
+    return oracleUnavailableExit(e);
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);

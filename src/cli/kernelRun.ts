@@ -5,8 +5,7 @@
 // Exit codes: 0 all hold, 1 a failure or divergence, 2 oracle unavailable or bad input.
 
 import pc from 'picocolors';
-import { startOracle } from './oracleSession.ts';
-import { OracleUnavailable } from '../oracle/client.ts';
+import { oracleUnavailableExit, startOracle } from './oracleSession.ts';
 import { modelParams, type OracleEnv } from '../oracle/env.ts';
 import { formatEnv, formatSnapshot } from '../oracle/format.ts';
 import { formatMismatch } from '../oracle/compare.ts';
@@ -149,11 +148,7 @@ export async function runKernelFiles(files: readonly string[], opts: KernelRunOp
     }
     return failed > 0 ? EXIT_VIOLATION : EXIT_PASS;
   } catch (e) {
-    if (e instanceof OracleUnavailable) {
-      process.stderr.write(`vmacheck: kernel oracle unavailable: ${e.message}\n`);
-      return EXIT_BAD_INPUT;
-    }
-    throw e;
+    return oracleUnavailableExit(e);
   } finally {
     await client.close();
   }
