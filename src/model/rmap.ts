@@ -159,7 +159,7 @@ export function unlinkAnonVmas(this: Kernel, s: State, vma: Vma): void {
 
 // ---- folio rmap ----
 
-/** Allocate an order-0 anonymous folio holding `data` (refcount 1: the caller's mapping reference). */
+/** folio_prealloc() / vma_alloc_zeroed_movable_folio() (mm/memory.c 6.12): an order-0 folio holding `data`, refcount 1 (the mapping's reference). */
 export function folioAlloc(this: Kernel, s: State, data: number): number {
   const f: Folio = { mapping: NONE, index: 0, mapcount: 0, refcount: 1, exclusive: false, data, freed: false };
   let id = s.folios.findIndex((x) => x.freed);
@@ -194,7 +194,7 @@ export function folioRemoveRmapPte(this: Kernel, s: State, folio: number): void 
   s.folios[folio]!.mapcount--;
 }
 
-/** folio_put(): the folio is freed when its last reference goes. */
+/** folio_put() (include/linux/mm.h 6.12): the folio is freed when its last reference goes. */
 export function folioPut(this: Kernel, s: State, folio: number): void {
   const f = s.folios[folio]!;
   if (--f.refcount === 0) f.freed = true;
