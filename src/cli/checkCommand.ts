@@ -104,6 +104,7 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
   const abort = new AbortController();
   const onSigint = (): void => abort.abort();
   process.once('SIGINT', onSigint);
+  process.once('SIGTERM', onSigint);
   const progress = createProgressLine(process.stderr);
   let result: BfsResult;
   try {
@@ -120,6 +121,7 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
   } finally {
     progress.done();
     process.removeListener('SIGINT', onSigint);
+    process.removeListener('SIGTERM', onSigint);
   }
   const missing = result.verdict === 'pass' ? missingWitnesses(opts.spec, result.witnesses) : [];
   const extra = { spec: opts.spec.name, profile: model.kernel.profile, params: model.kernel.params, patches: model.kernel.patches, missingWitnesses: missing };
