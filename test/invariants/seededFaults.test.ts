@@ -21,6 +21,14 @@ function run(lines: string, patches: Patch[], invariant: string, profile: 'v6.12
 
 const FORK_WRITE = 'P0 mmap 0x10 2 rw\nP0 write 0x10 1\nP0 fork P1\n';
 
+/** copy_vma() that resets pgoff to the new address even for a faulted VMA. */
+const copyVmaResetsPgoff = definePatch({ name: 'copy-vma-pgoff', description: '', overrides: {
+  copyVma: (base) => function (this: Kernel, s: State, mm: Mm, source: Vma, addr: number, len: number, pgoff: number, keep: boolean) {
+    void pgoff;
+    return base.call(this, s, mm, source, addr, len, addr, keep);
+  },
+} });
+
 interface Case {
   invariant: string;
   fault: string;
@@ -216,23 +224,13 @@ const cases: Case[] = [
     invariant: 'I11',
     fault: 'copy_vma resets pgoff for faulted VMAs too',
     scenario: 'P0 mmap 0x10 1 rw\nP0 write 0x10 1\nP0 mremap 0x10 1 0x14 1\n',
-    patch: definePatch({ name: 'copy-vma-pgoff', description: '', overrides: {
-      copyVma: (base) => function (this: Kernel, s: State, mm: Mm, source: Vma, addr: number, len: number, pgoff: number, keep: boolean) {
-        void pgoff;
-        return base.call(this, s, mm, source, addr, len, addr, keep);
-      },
-    } }),
+    patch: copyVmaResetsPgoff,
   },
   {
     invariant: 'rmap-walk',
     fault: 'copy_vma resets pgoff for faulted VMAs too (rmap walk misses the page)',
     scenario: 'P0 mmap 0x10 1 rw\nP0 write 0x10 1\nP0 mremap 0x10 1 0x14 1\n',
-    patch: definePatch({ name: 'copy-vma-pgoff', description: '', overrides: {
-      copyVma: (base) => function (this: Kernel, s: State, mm: Mm, source: Vma, addr: number, len: number, pgoff: number, keep: boolean) {
-        void pgoff;
-        return base.call(this, s, mm, source, addr, len, addr, keep);
-      },
-    } }),
+    patch: copyVmaResetsPgoff,
   },
   {
     invariant: 'cow-isolation',
