@@ -1,6 +1,8 @@
 // Parts of the oracle that need no kernel: env -> model parameters, step encoding, snapshot
 // conversion and formatting.
 
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { OracleClient, OracleUnavailable, stepToLine } from '../../src/oracle/client.ts';
 import { envWarnings, kernelProfile, modelParams, type OracleEnv } from '../../src/oracle/env.ts';
@@ -86,7 +88,7 @@ describe('snapshots', () => {
 
 describe('availability errors', () => {
   it('a missing compiler gives a one-line OracleUnavailable', async () => {
-    const err = await OracleClient.start({ cc: 'no-such-cc-vmacheck', buildDir: '/tmp/vmacheck-oracle-nocc', allowNonRoot: true })
+    const err = await OracleClient.start({ cc: 'no-such-cc-vmacheck', buildDir: join(tmpdir(), 'vmacheck-oracle-nocc'), allowNonRoot: true })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OracleUnavailable);
     expect(String((err as Error).message)).toMatch(/^C compiler 'no-such-cc-vmacheck' not found/);
