@@ -42,9 +42,10 @@ export async function main(argv: string[]): Promise<number> {
     .addOption(new Option('--no-zero-page', 'read faults allocate a page (pvm_no_zero_page=1)'))
     .option('--json', 'one JSON object per run')
     .option('-q, --quiet', 'print failures only')
+    .option('--keep-going', 'go on after a broken invariant; report every invariant that breaks and where')
     .option('--kernel', 'run the files on the live kernel instead of the model (needs root and cc)')
     .option('--both', 'run model and live kernel step by step and report the first divergence')
-    .action(async (files: string[], o: { profile?: string; patch: string[]; invariants?: string; zeroPage?: boolean; json?: boolean; quiet?: boolean; kernel?: boolean; both?: boolean }) => {
+    .action(async (files: string[], o: { profile?: string; patch: string[]; invariants?: string; zeroPage?: boolean; json?: boolean; quiet?: boolean; keepGoing?: boolean; kernel?: boolean; both?: boolean }) => {
       const patches = await Promise.all(o.patch.map(loadPatch));
       if (o.kernel === true || o.both === true) {
         if (o.kernel === true && o.both === true) throw new UsageError('--kernel and --both exclude each other');
@@ -52,7 +53,7 @@ export async function main(argv: string[]): Promise<number> {
         code = await runKernelFiles(files, { mode: o.kernel === true ? 'kernel' : 'both', profile: o.profile, patches, json: o.json === true, quiet: o.quiet === true });
         return;
       }
-      code = runFiles(files, { profile: o.profile, zeroPage: o.zeroPage, invariants: parseInvariants(o.invariants), patches, json: o.json === true, quiet: o.quiet === true });
+      code = runFiles(files, { profile: o.profile, zeroPage: o.zeroPage, invariants: parseInvariants(o.invariants), patches, json: o.json === true, quiet: o.quiet === true, keepGoing: o.keepGoing === true });
     });
 
   program.command('check')

@@ -20,6 +20,8 @@ export interface RunOptions {
   patches: readonly Patch[];
   json: boolean;
   quiet: boolean;
+  /** Go on after a broken invariant and report every invariant that breaks, where it first does. */
+  keepGoing?: boolean;
 }
 
 export function readScenario(file: string): Scenario {
@@ -68,10 +70,15 @@ export function runFiles(files: string[], opts: RunOptions): number {
     const sc = readScenario(file);
     const { profile, params } = scenarioSetup(sc, opts);
     const k = makeKernel(profile, params, opts.patches);
-    const out = runScenario(k, sc, opts.invariants);
+    const out = runScenario(k, sc, opts.invariants, opts.keepGoing === true);
     if (out.failure !== null) failed++;
     if (opts.json) {
-      results.push({ file, profile: k.profile, params: k.params, patches: k.patches, pass: out.failure === null, failure: out.failure });
+      results.push({ file, profile: k.profile, params: k.params, patches: k.patches, pass: out.failure === null, failure: out.failure, ...(opts.keepGoing === true ? { broken: out.broken } : {}) });
+    } else if (out.failure !== null && opts.keepGoing === true && out.failure.kind === 'invariant') {
+      console.log(describeKernel(k));
+      console.log(pc.red(`FAIL ${sc.file}: ${out.broken.length} invariant${out.broken.length === 1 ? '' : 's'} broken`));
+      for (const b of out.broken) console.log(`  line ${b.line} (${b.text}): ${b.invariant}: ${b.actual}`);
+      console.log('  state at the end:', `\n${indent(renderState(out.state))}`);
     } else if (out.failure !== null) {
       console.log(describeKernel(k));
       console.log(formatFailure(sc, out));

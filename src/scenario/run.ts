@@ -25,6 +25,8 @@ export interface RunFailure {
 
 export interface RunOutcome {
   failure: RunFailure | null;
+  /** With keepGoing: every invariant that broke, at the first step it broke (in step order). */
+  broken: RunFailure[];
   /** Steps and expects that were run. */
   linesRun: number;
   state: State;
@@ -92,15 +94,17 @@ export function lineText(l: ScenarioLine): string {
  * Run the scenario on a fresh model state. Throws ScenarioError for lines that cannot run
  * (a process that does not exist): that is bad input, not a finding.
  */
-export function runScenario(k: Kernel, sc: Scenario, invariants: readonly Invariant[]): RunOutcome {
+export function runScenario(k: Kernel, sc: Scenario, invariants: readonly Invariant[], keepGoing = false): RunOutcome {
   const s = newState(1, SCENARIO_FILES);
   let linesRun = 0;
+  const broken: RunFailure[] = [];
+  let watched = invariants;
   for (const l of sc.lines) {
     linesRun++;
     if (l.kind === 'expect') {
       const { ok, actual } = evaluateExpect(k, s, l.expect);
       if (!ok) {
-        return { failure: { line: l.line, text: lineText(l), kind: 'expect', expected: expectToLine(l.expect).replace(/^expect /, ''), actual }, linesRun, state: s, before: null };
+        return { failure: { line: l.line, text: lineText(l), kind: 'expect', expected: expectToLine(l.expect).replace(/^expect /, ''), actual }, linesRun, state: s, before: null, broken };
       }
       continue;
     }
@@ -112,12 +116,17 @@ export function runScenario(k: Kernel, sc: Scenario, invariants: readonly Invari
     const want = l.expectErrno ?? 'OK';
     const got = r.errno ?? 'OK';
     if (want !== got) {
-      return { failure: { line: l.line, text: lineText(l), kind: 'errno', expected: want, actual: got }, linesRun, state: s, before };
+      return { failure: { line: l.line, text: lineText(l), kind: 'errno', expected: want, actual: got }, linesRun, state: s, before, broken };
     }
-    const bad = checkInvariants(k, s, invariants, before, l.step, r);
-    if (bad !== null) {
-      return { failure: { line: l.line, text: lineText(l), kind: 'invariant', invariant: bad.invariant, expected: `invariant ${bad.invariant} holds`, actual: bad.message }, linesRun, state: s, before };
+    // keepGoing: check each invariant still holding on its own, report it once, and go on.
+    for (const inv of keepGoing ? watched : [null]) {
+      const bad = checkInvariants(k, s, inv === null ? invariants : [inv], before, l.step, r);
+      if (bad === null) continue;
+      const f: RunFailure = { line: l.line, text: lineText(l), kind: 'invariant', invariant: bad.invariant, expected: `invariant ${bad.invariant} holds`, actual: bad.message };
+      if (!keepGoing) return { failure: f, linesRun, state: s, before, broken: [f] };
+      broken.push(f);
     }
+    if (keepGoing) watched = watched.filter((i) => !broken.some((b) => b.invariant === i.id));
   }
-  return { failure: null, linesRun, state: s, before: null };
+  return { failure: broken[0] ?? null, linesRun, state: s, before: null, broken };
 }

@@ -65,6 +65,19 @@ describe('vmacheck run', () => {
   });
 });
 
+describe('vmacheck run --keep-going', () => {
+  it('reports every invariant a patched model breaks, each at its first step', () => {
+    const f = tmpFile('uaf.vmt', 'profile v6.12\nP0 mmap 0x10 2 rw file:0@0\nP0 mmap 0x16 2 rw file:0@2\nP0 write 0x10 1\nP0 mremap 0x10 2 0x14 2\nP0 write 0x15 2\nP0 exit\n');
+    const r = vmacheck(['run', '--keep-going', '--patch', 'patches/anon-merge-6.16.ts', '--json', f]);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!);
+    const ids = j.broken.map((b: { invariant: string }) => b.invariant).sort();
+    expect(ids).toEqual(['I11', 'I12', 'rmap-walk']);
+    expect(j.broken.every((b: { line: number }) => b.line === 5)).toBe(true);
+    expect(vmacheck(['run', '--keep-going', f]).code).toBe(0);
+  });
+});
+
 describe('vmacheck check', () => {
   it('explores a small bound and prints a JSON report with every field', () => {
     const r = vmacheck(['check', 'specs/merge.ts', '--depth', '3', '--json']);
