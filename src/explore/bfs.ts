@@ -414,6 +414,8 @@ class BfsRun<S> {
           const st = succ.state;
           const ev = succ.events;
           if (ev !== 0 && (ev & ~this.seenEvents) !== 0) this.recordWitness(ev, nextLevel, from, a);
+          // A step that changed nothing returns the parent itself, which is already stored.
+          if (st === s && !checkAll) continue;
           let len = model.encode(st, buf);
           if (len < 0) {
             len = this.encode(st);
