@@ -167,7 +167,7 @@ class BfsRun<S> {
   private readonly observedLimit: number;
 
   private readonly set: FingerprintSet;
-  private readonly trace = new TraceStore();
+  private readonly trace: TraceStore;
   private buf: Int32Array;
   private readonly fp = new Int32Array(2);
 
@@ -206,6 +206,7 @@ class BfsRun<S> {
     if (!Number.isInteger(this.nActions) || this.nActions < 0 || this.nActions > MAX_ACTION + 1) {
       throw new RangeError(`explorer: actionCount must be an integer in 0..${MAX_ACTION + 1}, got ${this.nActions}`);
     }
+    this.trace = new TraceStore(this.nActions);
     if (model.witnessNames.length > 32) throw new RangeError('explorer: at most 32 witnesses');
     this.maxDepth = o.maxDepth ?? Infinity;
     this.maxStates = o.maxStates ?? Infinity;

@@ -1,12 +1,13 @@
 // Parent links of the states found by the explorer: for state i (numbered in discovery order,
 // the initial state is 0) the index of the state it was first reached from and the action that
-// reached it. 6 bytes a state, in fixed-size chunks (Uint32Array parents + Uint16Array actions),
-// so growing never copies and never needs twice the memory.
+// reached it. 6 bytes a state (5 when there are at most 256 actions), in fixed-size chunks
+// (Uint32Array parents + Uint16Array or Uint8Array actions), so growing never copies and never
+// needs twice the memory.
 
 const CHUNK_BITS = 12;
 const CHUNK = 1 << CHUNK_BITS;
 const CHUNK_MASK = CHUNK - 1;
-/** Bytes a state in the trace store. */
+/** Bytes a state in the trace store (at most; 5 with byte-sized actions). */
 export const TRACE_BYTES_PER_STATE = 6;
 /** Parent of a root (initial) state. */
 export const NO_PARENT = 0xffffffff;
@@ -15,8 +16,14 @@ export const MAX_ACTION = 0xffff;
 
 export class TraceStore {
   private parents: Uint32Array[] = [];
-  private actions: Uint16Array[] = [];
+  private actions: (Uint16Array | Uint8Array)[] = [];
   private count = 0;
+  private readonly bytesPerState: number;
+
+  /** `actionCount`: how many actions there are; with at most 256 an action takes one byte. */
+  constructor(private readonly actionCount = MAX_ACTION + 1) {
+    this.bytesPerState = actionCount <= 256 ? 5 : 6;
+  }
 
   /** Number of states recorded. */
   get size(): number {
@@ -34,7 +41,7 @@ export class TraceStore {
     const c = i >>> CHUNK_BITS;
     if (c === this.parents.length) {
       this.parents.push(new Uint32Array(CHUNK));
-      this.actions.push(new Uint16Array(CHUNK));
+      this.actions.push(this.actionCount <= 256 ? new Uint8Array(CHUNK) : new Uint16Array(CHUNK));
     }
     this.parents[c]![i & CHUNK_MASK] = parent;
     this.actions[c]![i & CHUNK_MASK] = action;
@@ -74,11 +81,11 @@ export class TraceStore {
 
   /** Bytes held now. */
   bytes(): number {
-    return this.parents.length * CHUNK * TRACE_BYTES_PER_STATE;
+    return this.parents.length * CHUNK * this.bytesPerState;
   }
 
   /** Bytes held once `more` more states are recorded. */
   bytesAfter(more: number): number {
-    return Math.max(this.bytes(), Math.ceil((this.count + more) / CHUNK) * CHUNK * TRACE_BYTES_PER_STATE);
+    return Math.max(this.bytes(), Math.ceil((this.count + more) / CHUNK) * CHUNK * this.bytesPerState);
   }
 }
