@@ -6,12 +6,15 @@
 // - remap_move(): a MREMAP_FIXED move of equal length may span several VMAs, each moved on its
 //   own, keeping the gaps;
 // - copy_vma() has no keep_source: an unfaulted anonymous VMA moved with MREMAP_DONTUNMAP next to
-//   itself merges with itself (the 6.12.117 stable tree forbids that self-merge).
+//   itself merges with itself (the 6.12.117 stable tree forbids that self-merge);
+// - dontunmap_complete() unlinks the anon_vmas of a wholly moved VMA but leaves its pgoff (the
+//   6.12.117 tree resets it to start): on 6.18.44 the emptied VMA does not merge with a new
+//   neighbour placed by its start (conformance scenario F08).
 
 import type { Kernel } from '../kernel.ts';
 import { definePatch } from '../patch.ts';
 import type { Errno } from '../../scenario/step.ts';
-import { VM_DONTEXPAND, VM_PFNMAP, type Mm, type State, type Vma } from '../state.ts';
+import { NONE, VM_DONTEXPAND, VM_LOCKED, VM_PFNMAP, type Mm, type State, type Vma } from '../state.ts';
 import { MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, type MremapArgs } from '../mremap.ts';
 import { vmaLookup } from '../vma.ts';
 
@@ -48,6 +51,13 @@ export default definePatch({
         return this.remapMove(s, mm, a);
       }
       return base.call(this, s, mm, a);
+    },
+    dontunmapComplete: () => function (this: Kernel, s: State, old: Vma, newVma: Vma, oldAddr: number, oldLen: number): void {
+      old.flags &= ~VM_LOCKED;
+      if (newVma !== old && old.start === oldAddr && old.end === oldAddr + oldLen && old.anonVma !== NONE) {
+        this.unlinkAnonVmas(s, old);
+        this.observer?.('unfault', old);
+      }
     },
     copyVma: (base) => function (this: Kernel, s: State, mm: Mm, source: Vma, addr: number, len: number, pgoff: number, _keepSource: boolean) {
       return base.call(this, s, mm, source, addr, len, pgoff, false);
