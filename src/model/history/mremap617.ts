@@ -14,7 +14,7 @@
 import type { Kernel } from '../kernel.ts';
 import { definePatch } from '../patch.ts';
 import type { Errno } from '../../scenario/step.ts';
-import { NONE, VM_DONTEXPAND, VM_LOCKED, VM_PFNMAP, type Mm, type State, type Vma } from '../state.ts';
+import { VM_DONTEXPAND, VM_PFNMAP, type Mm, type State, type Vma } from '../state.ts';
 import { MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, type MremapArgs } from '../mremap.ts';
 import { vmaLookup } from '../vma.ts';
 
@@ -52,12 +52,10 @@ export default definePatch({
       }
       return base.call(this, s, mm, a);
     },
-    dontunmapComplete: () => function (this: Kernel, s: State, old: Vma, newVma: Vma, oldAddr: number, oldLen: number): void {
-      old.flags &= ~VM_LOCKED;
-      if (newVma !== old && old.start === oldAddr && old.end === oldAddr + oldLen && old.anonVma !== NONE) {
-        this.unlinkAnonVmas(s, old);
-        this.observer?.('unfault', old);
-      }
+    dontunmapComplete: (base) => function (this: Kernel, s: State, old: Vma, newVma: Vma, oldAddr: number, oldLen: number): void {
+      const pgoff = old.pgoff;
+      base.call(this, s, old, newVma, oldAddr, oldLen);
+      old.pgoff = pgoff;
     },
     copyVma: (base) => function (this: Kernel, s: State, mm: Mm, source: Vma, addr: number, len: number, pgoff: number, _keepSource: boolean) {
       return base.call(this, s, mm, source, addr, len, pgoff, false);
