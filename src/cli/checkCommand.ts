@@ -68,7 +68,7 @@ function header(opts: CheckOptions, model: KernelModel, v: BfsViolation, mode: s
   ];
 }
 
-function printViolation(opts: CheckOptions, model: KernelModel, v: BfsViolation, mode: string): string {
+function printViolation(opts: CheckOptions, model: KernelModel, v: BfsViolation, mode: string): void {
   const tr = kernelTrace(model, v.trace, header(opts, model, v, mode), opts.spec.setup ?? []);
   const before = tr.states[tr.states.length - 2];
   const after = tr.states[tr.states.length - 1]!;
@@ -77,7 +77,6 @@ function printViolation(opts: CheckOptions, model: KernelModel, v: BfsViolation,
   if (before !== undefined && v.trace.length > 0) out.push('State before the last step:', renderState(before), '');
   out.push('State after the last step:', renderState(after), '');
   console.log(out.join('\n'));
-  return tr.text;
 }
 
 function missingWitnesses(spec: Spec, witnesses: Record<string, number | null>): string[] {
@@ -125,8 +124,7 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
   }
   const missing = result.verdict === 'pass' ? missingWitnesses(opts.spec, result.witnesses) : [];
   const extra = { spec: opts.spec.name, profile: model.kernel.profile, params: model.kernel.params, patches: model.kernel.patches, missingWitnesses: missing };
-  let traceText: string | null = null;
-  if (result.violation !== null && !opts.json) traceText = printViolation(opts, model, result.violation, `breadth-first, depth ${depth}`);
+  if (result.violation !== null && !opts.json) printViolation(opts, model, result.violation, `breadth-first, depth ${depth}`);
   if (opts.json) {
     const json = bfsToJson(result, model, extra);
     if (result.violation !== null && json.violation !== undefined) {
@@ -137,7 +135,6 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
     console.log(renderBfsText(result, model, { groupActions: (a) => model.actions[a]!.op, omitTrace: true }));
     if (missing.length > 0) console.log(pc.red(`Required witnesses that never happened: ${missing.join(', ')} (the pass is vacuous for them)`));
   }
-  void traceText;
   if (result.verdict === 'violation') return EXIT_VIOLATION;
   if (result.verdict === 'incomplete') return EXIT_INCOMPLETE;
   return missing.length > 0 ? EXIT_VIOLATION : EXIT_PASS;

@@ -182,7 +182,6 @@ export function doMadvise(this: Kernel, s: State, mm: Mm, start: number, count: 
  * Returns the VMA that becomes *prev, or an errno.
  */
 export function madviseVmaBehavior(this: Kernel, s: State, mm: Mm, vma: Vma, prev: Vma | null, start: number, end: number, advice: Advice): Vma | Errno {
-  void prev;
   let newFlags = vma.flags;
   switch (advice) {
     case 'dontneed':
