@@ -30,6 +30,14 @@ export interface ExploreModel<S> {
    * If `out` is too small, return -1 and the explorer retries with a bigger buffer.
    */
   encode(s: S, out: Int32Array): number;
+  /**
+   * Optional: rebuild a state from its canonical encoding `buf[off .. off + len)`. The result
+   * must behave exactly like every state with that encoding (same successors up to encoding,
+   * same invariant verdicts) and re-encode to the same words. With it, the explorer keeps its
+   * frontier as encodings (a few dozen bytes a state instead of an object graph) and can hand
+   * states to worker threads.
+   */
+  decode?(buf: Int32Array, off: number, len: number): S;
   /** Check every invariant on `next`, reached from `prev` by action `a` (prev is null for the initial state). */
   check(prev: S | null, a: number, next: S): Violation | null;
   /**
