@@ -22,6 +22,7 @@ import type { ExploreModel, Violation } from './model.ts';
 import { fingerprint64 } from './hash.ts';
 import { FingerprintSet, MAX_CAPACITY } from './fingerprintSet.ts';
 import { MAX_ACTION, TraceStore } from './traceStore.ts';
+import { EncodedFrontier, ObjectFrontier, type Frontier } from './frontier.ts';
 
 export type Verdict = 'pass' | 'violation' | 'incomplete';
 export type IncompleteReason = 'maxStates' | 'maxMemory' | 'maxSeconds' | 'aborted';
@@ -171,13 +172,13 @@ class BfsRun<S> {
   private buf: Int32Array;
   private readonly fp = new Int32Array(2);
 
-  private cur: (S | undefined)[] = [];
-  private next: S[] = [];
-  private head = 0;
+  /** States of `level` still to expand, and those found for level + 1 (see frontier.ts). */
+  private cur: Frontier<S>;
+  private next: Frontier<S>;
+  /** Index of the next state `cur` hands out. */
+  private curIndex = 0;
   /** Level of the states in `cur`. */
   private level = 0;
-  /** State index of cur[0]. */
-  private curBase = 0;
   private depth = 0;
   private exhausted = false;
 
@@ -212,6 +213,8 @@ class BfsRun<S> {
     this.maxStates = o.maxStates ?? Infinity;
     this.maxMemory = o.maxMemoryBytes ?? Infinity;
     this.stateBytes = o.stateBytes ?? 512;
+    this.cur = this.newFrontier();
+    this.next = this.newFrontier();
     this.signal = o.signal;
     this.onProgress = o.onProgress;
     this.progressMs = o.progressIntervalMs ?? 500;
@@ -263,7 +266,7 @@ class BfsRun<S> {
     }
     if (this.maxDepth <= 0) return this.finish('pass', null);
     if (this.signal?.aborted) return this.finish('incomplete', 'aborted');
-    this.cur = [s0];
+    this.cur.push(s0, this.buf, this.encode(s0));
     this.statesPerLevel.push(0);
   }
 
@@ -274,8 +277,23 @@ class BfsRun<S> {
     this.tEnd = performance.now();
   }
 
+  /** Words of the encodings queued so far (for the per-state memory estimate). */
+  private queuedWords = 0;
+  private queuedStates = 0;
+
+  /** Estimated bytes of one more queued state. */
+  private queuedStateBytes(): number {
+    if (this.model.decode === undefined) return this.stateBytes;
+    return this.queuedStates === 0 ? 128 : 4 + (4 * this.queuedWords) / this.queuedStates;
+  }
+
+  private newFrontier(): Frontier<S> {
+    const m = this.model;
+    return m.decode === undefined ? new ObjectFrontier<S>(this.stateBytes) : new EncodedFrontier<S>((b, o, n) => m.decode!(b, o, n));
+  }
+
   private queueLength(): number {
-    return this.cur.length - this.head + this.next.length;
+    return this.cur.remaining + this.next.remaining;
   }
 
   private peakMemory = 0;
@@ -292,14 +310,14 @@ class BfsRun<S> {
     return (
       this.set.peakBytesAfter(more) +
       this.trace.bytesAfter(more) +
-      (this.queueLength() + more) * this.stateBytes +
+      this.cur.bytes() + this.next.bytes() + more * this.queuedStateBytes() +
       this.buf.byteLength
     );
   }
 
   /** Level `level` fully expanded: move on to the next or finish. */
   private levelDone(): void {
-    const found = this.next.length;
+    const found = this.next.remaining;
     if (found === 0) {
       this.statesPerLevel.pop();
       this.depth = this.level;
@@ -309,15 +327,12 @@ class BfsRun<S> {
     this.depth = this.level + 1;
     this.notePeak();
     if (this.depth >= this.maxDepth) {
-      this.cur = [];
-      this.next = [];
-      this.head = 0;
+      this.cur = this.newFrontier();
+      this.next = this.newFrontier();
       return this.finish('pass', null);
     }
-    this.curBase += this.cur.length;
     this.cur = this.next;
-    this.next = [];
-    this.head = 0;
+    this.next = this.newFrontier();
     this.level++;
     this.statesPerLevel.push(0);
   }
@@ -388,8 +403,8 @@ class BfsRun<S> {
     let budget = CLOCK_EVERY;
 
     while (!this.finished) {
-      const cur = this.cur;
-      if (this.head >= cur.length) {
+      const s = this.cur.take();
+      if (s === undefined) {
         this.levelDone();
         continue;
       }
@@ -397,10 +412,7 @@ class BfsRun<S> {
         this.finish('incomplete', 'maxMemory');
         break;
       }
-      const s = cur[this.head] as S;
-      cur[this.head] = undefined;
-      const from = this.curBase + this.head;
-      this.head++;
+      const from = this.curIndex++;
       const nextLevel = this.level + 1;
       const next = this.next;
       let buf = this.buf;
@@ -452,7 +464,9 @@ class BfsRun<S> {
             this.foundViolation(v, trace.path(idx));
             break;
           }
-          next.push(st);
+          next.push(st, buf, len);
+          this.queuedWords += len;
+          this.queuedStates++;
         }
       } catch (e) {
         this.transitions += applied;
