@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EncodedFrontier, ObjectFrontier } from '../../src/explore/frontier.ts';
+import { bfsSync } from '../../src/explore/bfs.ts';
+import { bitVectorModel, type BitState } from '../../src/explore/toyModels.ts';
+import type { ExploreModel } from '../../src/explore/model.ts';
 
 /** Decodes an encoding to the list of its words, so a test sees exactly what was stored. */
 const words = (b: Int32Array, off: number, len: number): number[] => Array.from(b.subarray(off, off + len));
@@ -51,5 +54,32 @@ describe('ObjectFrontier', () => {
     const rest: number[] = [];
     for (let s = f.take(); s !== undefined; s = f.take()) rest.push(s);
     expect(rest).toEqual([2, 3, 4, 5, 6, 7, 8, 9]);
+  });
+});
+
+describe('bfs with an encoded frontier', () => {
+  it('finds the same states, levels, witnesses and violations as with state objects', () => {
+    for (const opts of [{}, { forbidPopcount: 5 }, { forbidTransition: { from: 0b101, bit: 4 } }]) {
+      const plain = bitVectorModel(10, opts);
+      let decoded = 0;
+      const encoded: ExploreModel<BitState> = {
+        ...plain,
+        decode: (b: Int32Array, off: number, len: number): BitState => {
+          expect(len).toBe(1);
+          decoded++;
+          return { bits: b[off]! };
+        },
+      };
+      const a = bfsSync(plain, {});
+      const b = bfsSync(encoded, {});
+      expect(b.statesPerLevel).toEqual(a.statesPerLevel);
+      expect(b.states).toBe(a.states);
+      expect(b.transitions).toBe(a.transitions);
+      expect(b.witnesses).toEqual(a.witnesses);
+      expect(b.violation).toEqual(a.violation);
+      // Every expanded state came out of the encoded frontier (a full search expands them all).
+      if (b.violation === null) expect(decoded).toBe(b.states);
+      else expect(decoded).toBeGreaterThan(0);
+    }
   });
 });
