@@ -17,6 +17,10 @@ export interface BitVectorOptions {
   forbidPopcount?: number;
   /** Transition invariant: fails on the step flipping bit `bit` from state `from` (see tests). */
   forbidTransition?: { from: number; bit: number };
+  /** Give the model decode() (an encoded frontier; needed by the parallel search). */
+  decode?: boolean;
+  /** successor() throws on the step flipping bit `bit` from state `from` (a model bug, for tests). */
+  throwOn?: { from: number; bit: number };
 }
 
 /**
@@ -28,12 +32,14 @@ export function bitVectorModel(n: number, options: BitVectorOptions = {}): Explo
   const full = n >= 31 ? -1 : (1 << n) - 1;
   const k = options.forbidPopcount ?? Infinity;
   const ft = options.forbidTransition;
-  return {
+  const thr = options.throwOn;
+  const model: ExploreModel<BitState> = {
     actionCount: n,
     witnessNames: ['top', 'full', 'never'],
     initial: () => ({ bits: 0 }),
     enabled: () => true,
     successor(s: BitState, a: number): Successor<BitState> {
+      if (thr !== undefined && s.bits === thr.from && a === thr.bit) throw new Error(`flip ${a} from ${s.bits}: planted bug`);
       const bits = s.bits ^ (1 << a);
       let events = 0;
       if (a === n - 1 && (bits & (1 << a)) !== 0) events |= 1;
@@ -56,6 +62,8 @@ export function bitVectorModel(n: number, options: BitVectorOptions = {}): Explo
     },
     describe: (a: number) => `flip ${a}`,
   };
+  if (options.decode === true) model.decode = (buf: Int32Array, off: number): BitState => ({ bits: buf[off]! });
+  return model;
 }
 
 export interface CounterState {
@@ -67,6 +75,12 @@ export interface CounterOptions {
   symmetric?: boolean;
   /** Violation when counter 0 and counter 1 both equal K (shortest trace: 2K incs). */
   forbidBothMax?: boolean;
+  /**
+   * Give the model decode() (an encoded frontier; needed by the parallel search). With
+   * `symmetric`, a decoded state has its counters sorted: fine for the counts and the witness,
+   * not for forbidBothMax (which tells counters apart).
+   */
+  decode?: boolean;
 }
 
 /**
@@ -78,7 +92,7 @@ export interface CounterOptions {
 export function counterModel(m: number, K: number, options: CounterOptions = {}): ExploreModel<CounterState> {
   const sym = options.symmetric ?? false;
   const both = options.forbidBothMax ?? false;
-  return {
+  const model: ExploreModel<CounterState> = {
     actionCount: 2 * m,
     witnessNames: ['max'],
     initial: () => ({ c: new Array<number>(m).fill(0) }),
@@ -116,4 +130,22 @@ export function counterModel(m: number, K: number, options: CounterOptions = {})
     },
     describe: (a: number) => `${(a & 1) === 0 ? 'inc' : 'dec'} ${a >> 1}`,
   };
+  if (options.decode === true) model.decode = (buf: Int32Array, off: number, len: number): CounterState => ({ c: Array.from(buf.subarray(off, off + len)) });
+  return model;
+}
+
+/** A toy model by name and parameters (structured-cloneable), for createModel. */
+export type ToyModelSpec =
+  | { kind: 'bitVector'; n: number; options?: BitVectorOptions }
+  | { kind: 'counter'; m: number; K: number; options?: CounterOptions };
+
+/**
+ * Model factory entry point (see parallelProtocol.ts): the parallel search's workers build
+ * their toy model with `{ module: <this file's URL>, arg: ToyModelSpec }`.
+ */
+export function createModel(arg: unknown): ExploreModel<BitState> | ExploreModel<CounterState> {
+  const spec = arg as ToyModelSpec;
+  if (spec.kind === 'bitVector') return bitVectorModel(spec.n, spec.options);
+  if (spec.kind === 'counter') return counterModel(spec.m, spec.K, spec.options);
+  throw new Error(`toy model: unknown kind ${String((spec as { kind?: unknown }).kind)}`);
 }

@@ -1,0 +1,687 @@
+// Level-synchronous parallel breadth-first search on worker threads, with the same result as the
+// sequential search (bfs.ts): the same states per level, states, transitions, witness depths and
+// verdict, and for a violation the same shortest trace.
+//
+// Each worker builds its own copy of the model from a factory module (parallelProtocol.ts). The
+// frontier of a level is a slab of canonical encodings in SharedArrayBuffers; the coordinator cuts
+// it into units of consecutive states and hands them out in order, at most two queued per worker.
+// A worker decodes each state (model.decode), applies every enabled action, encodes and
+// fingerprints the successors and drops those in the global fingerprint table (a shared table of
+// every earlier level, which the coordinator writes only between levels, so the workers read it
+// without locks) or already found by itself in this level (its own earlier units, which come
+// earlier in BFS order); the rest are candidates, checked with model.check right after their
+// successor call and streamed back in (parent, action) order.
+//
+// The coordinator merges the units strictly in order (buffering units that finish early): a
+// candidate not yet in the level's fingerprint set becomes the next state, so state numbers,
+// parent links (non-decreasing parents), the next frontier and the first witness events are
+// exactly those of the sequential search. Violations are resolved at the merge too, in BFS order:
+//  - a step into a state known to its worker fails checkTransition (or check with
+//    checkEveryTransition): a violation at that step, whatever the other workers found;
+//  - a candidate fails model.check: a violation if it is still new at the merge; if another
+//    worker's earlier unit found the same state, the sequential search would only have called
+//    checkTransition there, so the worker also ran checkTransition: the step is a violation iff
+//    that failed (the worker then ends the unit), else the merge goes on past it.
+// The first violation, model exception, or limit in merge order ends the search; units after it
+// are ignored, which is why the verdict and trace do not depend on timing.
+//
+// Limits as in bfs: maxStates (exact, checked at the merge), maxMemoryBytes (fingerprint tables,
+// trace store, frontier slabs, buffered candidates, the workers' own sets), maxSeconds,
+// maxHeapBytes (main thread plus the workers' reported heaps), AbortSignal. Every exit path
+// terminates the workers. A model without decode() runs the sequential bfs instead.
+
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import { getHeapStatistics } from 'node:v8';
+import {
+  bfs, ExploreError, optimisticCollisionProbability, type BfsOptions, type BfsProgress, type BfsResult, type BfsViolation,
+  type IncompleteReason, type Verdict,
+} from './bfs.ts';
+import type { ExploreModel, Violation } from './model.ts';
+import { fingerprint64 } from './hash.ts';
+import { FingerprintSet, MAX_CAPACITY } from './fingerprintSet.ts';
+import { MAX_ACTION, TraceStore } from './traceStore.ts';
+import { minFingerprintDistance, SharedFingerprintTable } from './sharedFingerprintTable.ts';
+import {
+  createFromFactory, rebuildThrown, REC_ACTION, REC_HEADER, REC_HI, REC_LEN, REC_LO, REC_PARENT, type DoneMsg, type FromWorker,
+  type ModelFactory, type Stop, type Tentative, type ToWorker, type UnitCounters, type WorkerInit,
+} from './parallelProtocol.ts';
+
+export type { ModelFactory } from './parallelProtocol.ts';
+
+export interface ParallelBfsOptions extends BfsOptions {
+  /** Worker threads (default: os.availableParallelism()). */
+  workers?: number;
+  /** Largest number of frontier states in one unit of work (default 128). */
+  unitStates?: number;
+  /** A worker sends a unit's candidates in batches of about this many words (default 2^18). */
+  batchWords?: number;
+}
+
+export interface ParallelBfsResult extends BfsResult {
+  /** Worker threads that expanded states (1 when the search ran sequentially). */
+  workers: number;
+}
+
+/** Units queued at a worker at a time. */
+const QUEUED_PER_WORKER = 2;
+/** Segment sizes of the frontier slab, in words. */
+const SEG_MIN = 1 << 14;
+const SEG_MAX = 1 << 20;
+
+interface Unit {
+  seg: number;
+  off: number;
+  count: number;
+  first: number;
+}
+
+/** A frontier: canonical encodings ([len, words...] each) in SharedArrayBuffer segments. */
+class SharedSlab {
+  readonly segments: Int32Array[] = [];
+  private readonly ends: number[] = [];
+  count = 0;
+  words = 0;
+  private held = 0;
+
+  append(src: Int32Array, off: number, len: number): void {
+    const last = this.segments.length - 1;
+    let seg = this.segments[last];
+    let w = last < 0 ? 0 : this.ends[last]!;
+    if (seg === undefined || w + len + 1 > seg.length) {
+      const size = Math.max(len + 1, seg === undefined ? SEG_MIN : Math.min(SEG_MAX, seg.length * 2));
+      seg = new Int32Array(new SharedArrayBuffer(size * 4));
+      this.segments.push(seg);
+      this.ends.push(0);
+      this.held += seg.byteLength;
+      w = 0;
+    }
+    seg[w] = len;
+    for (let i = 0; i < len; i++) seg[w + 1 + i] = src[off + i]!;
+    this.ends[this.segments.length - 1] = w + len + 1;
+    this.count++;
+    this.words += len;
+  }
+
+  bytes(): number {
+    return this.held;
+  }
+
+  /** Units of at most `per` consecutive states (never across segments); `first`: index of state 0. */
+  units(per: number, first: number): Unit[] {
+    const out: Unit[] = [];
+    let index = first;
+    for (let s = 0; s < this.segments.length; s++) {
+      const seg = this.segments[s]!;
+      const end = this.ends[s]!;
+      let pos = 0;
+      while (pos < end) {
+        const off = pos;
+        let count = 0;
+        while (count < per && pos < end) {
+          pos += seg[pos]! + 1;
+          count++;
+        }
+        out.push({ seg: s, off, count, first: index });
+        index += count;
+      }
+    }
+    return out;
+  }
+}
+
+interface Slot {
+  worker: Worker;
+  queued: number;
+  localBytes: number;
+  heapUsed: number;
+}
+
+interface Batch {
+  data: Int32Array;
+  tentative: Tentative[];
+}
+
+interface Pending {
+  batches: Batch[];
+  done: DoneMsg | null;
+}
+
+function countRecords(data: Int32Array): number {
+  let n = 0;
+  for (let p = 0; p < data.length; p += REC_HEADER + data[p + REC_LEN]!) n++;
+  return n;
+}
+
+class ParallelRun<S> {
+  private readonly nActions: number;
+  private readonly nWorkers: number;
+  private readonly maxDepth: number;
+  private readonly maxStates: number;
+  private readonly maxMemory: number;
+  private readonly maxHeap: number;
+  private readonly deadline: number;
+  private readonly signal: AbortSignal | undefined;
+  private readonly onProgress: ((p: BfsProgress) => void) | undefined;
+  private readonly progressMs: number;
+  private readonly checkAll: boolean;
+  private readonly observedLimit: number;
+  private readonly unitStates: number;
+  private readonly batchWords: number;
+  private readonly encodeWords: number;
+
+  private readonly shared: SharedFingerprintTable;
+  /** Fingerprints of the states found in the current level (merged into `shared` at its end). */
+  private levelSet = new FingerprintSet();
+  private readonly trace: TraceStore;
+  private cur = new SharedSlab();
+  private next = new SharedSlab();
+  private level = 0;
+  private depth = 0;
+  private exhausted = false;
+
+  private units: Unit[] = [];
+  private nextSend = 0;
+  private nextMerge = 0;
+  private mergedParents = 0;
+  /** Index of the first unit known to end early (nothing after it is dispatched). */
+  private stopUnit = Infinity;
+  private pending = new Map<number, Pending>();
+  private pendingBytes = 0;
+  private slots: Slot[] = [];
+  private ready = 0;
+  private closing = false;
+
+  private transitions = 0;
+  private readonly actionCounts: Float64Array;
+  private readonly statesPerLevel: number[] = [];
+  private seenEvents = 0;
+  private readonly witnessDepth: Int32Array;
+  private readonly witnessFrom: Int32Array;
+  private readonly witnessAction: Int32Array;
+
+  private finished = false;
+  private verdict: Verdict = 'pass';
+  private reason: IncompleteReason | null = null;
+  private violation: BfsViolation | null = null;
+  private peakMemory = 0;
+
+  private readonly t0: number;
+  private tEnd = 0;
+  private nextProgressAt: number;
+  private lastProgressT: number;
+  private lastProgressStates = 0;
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private readonly onAbort = (): void => this.finish('incomplete', 'aborted');
+
+  private resolve: () => void = () => {};
+  private reject: (e: unknown) => void = () => {};
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly model: ExploreModel<S>,
+    private readonly factory: ModelFactory,
+    o: ParallelBfsOptions,
+    workers: number,
+  ) {
+    this.nActions = model.actionCount;
+    if (!Number.isInteger(this.nActions) || this.nActions < 0 || this.nActions > MAX_ACTION + 1) {
+      throw new RangeError(`explorer: actionCount must be an integer in 0..${MAX_ACTION + 1}, got ${this.nActions}`);
+    }
+    if (model.witnessNames.length > 32) throw new RangeError('explorer: at most 32 witnesses');
+    this.nWorkers = workers;
+    this.trace = new TraceStore(this.nActions);
+    this.maxDepth = o.maxDepth ?? Infinity;
+    this.maxStates = o.maxStates ?? Infinity;
+    this.maxMemory = o.maxMemoryBytes ?? Infinity;
+    this.maxHeap = o.maxHeapBytes ?? Infinity;
+    this.signal = o.signal;
+    this.onProgress = o.onProgress;
+    this.progressMs = o.progressIntervalMs ?? 500;
+    this.checkAll = o.checkEveryTransition ?? false;
+    const lim = o.observedCollisionLimit ?? 1e7;
+    this.observedLimit = lim === true ? Infinity : lim === false ? -1 : lim;
+    this.unitStates = Math.max(1, Math.floor(o.unitStates ?? 128));
+    this.batchWords = Math.max(1024, Math.floor(o.batchWords ?? 1 << 18));
+    this.encodeWords = Math.max(1, o.encodeWords ?? 256);
+    this.shared = new SharedFingerprintTable(o.expectedStates ?? 0);
+    this.actionCounts = new Float64Array(this.nActions);
+    const nw = model.witnessNames.length;
+    this.witnessDepth = new Int32Array(nw).fill(-1);
+    this.witnessFrom = new Int32Array(nw).fill(-1);
+    this.witnessAction = new Int32Array(nw).fill(-1);
+    this.t0 = performance.now();
+    this.deadline = o.maxSeconds === undefined ? Infinity : this.t0 + o.maxSeconds * 1000;
+    this.lastProgressT = this.t0;
+    this.nextProgressAt = this.t0 + this.progressMs;
+    this.done = new Promise<void>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+  }
+
+  // ---- lifecycle ----
+
+  /** The initial state (in this thread), then the workers. */
+  start(): void {
+    const model = this.model;
+    let s0: S;
+    let v: Violation | null;
+    const buf = new Int32Array(this.encodeWords);
+    let enc = buf;
+    let len: number;
+    const fp = new Int32Array(2);
+    try {
+      s0 = model.initial();
+      len = model.encode(s0, enc);
+      while (len < 0) {
+        enc = new Int32Array(enc.length * 2);
+        len = model.encode(s0, enc);
+      }
+      fingerprint64(enc, len, fp);
+      v = model.check(null, -1, s0);
+    } catch (e) {
+      throw new ExploreError(`model failed on the initial state: ${String(e)}`, [], e);
+    }
+    this.shared.add(fp[0]!, fp[1]!);
+    this.trace.addRoot();
+    this.statesPerLevel.push(1);
+    if (v !== null) {
+      this.violation = { invariant: v.invariant, message: v.message, trace: [], depth: 0 };
+      return this.finish('violation', null);
+    }
+    if (this.maxDepth <= 0) return this.finish('pass', null);
+    if (this.signal?.aborted === true) return this.finish('incomplete', 'aborted');
+    this.cur.append(enc, 0, len);
+    this.statesPerLevel.push(0);
+
+    this.signal?.addEventListener('abort', this.onAbort);
+    this.timer = setInterval(() => this.guard(() => this.tick()), Math.min(100, Math.max(10, this.progressMs)));
+    const init: WorkerInit = { factory: this.factory, checkAll: this.checkAll, batchWords: this.batchWords, encodeWords: this.encodeWords };
+    for (let i = 0; i < this.nWorkers; i++) {
+      const worker = new Worker(new URL('./parallelWorker.mjs', import.meta.url), { workerData: init });
+      const slot: Slot = { worker, queued: 0, localBytes: 0, heapUsed: 0 };
+      this.slots.push(slot);
+      worker.on('message', (m: FromWorker) => this.guard(() => this.onMessage(slot, i, m)));
+      worker.on('error', (e: Error) => this.fail(new Error(`parallel search: worker ${i} failed: ${e.message}`, { cause: e })));
+      worker.on('messageerror', (e: Error) => this.fail(new Error(`parallel search: worker ${i} sent a message that cannot be read: ${e.message}`, { cause: e })));
+      worker.on('exit', (code: number) => {
+        if (!this.closing) this.fail(new Error(`parallel search: worker ${i} exited unexpectedly (code ${code})`));
+      });
+    }
+  }
+
+  /** Run `f`; an exception ends the search with it. */
+  private guard(f: () => void): void {
+    if (this.finished) return;
+    try {
+      f();
+    } catch (e) {
+      this.fail(e);
+    }
+  }
+
+  private finish(verdict: Verdict, reason: IncompleteReason | null): void {
+    if (this.finished) return;
+    this.verdict = verdict;
+    this.reason = reason;
+    this.finished = true;
+    this.tEnd = performance.now();
+    this.resolve();
+  }
+
+  private fail(e: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.tEnd = performance.now();
+    this.reject(e);
+  }
+
+  /** Stop the timer and terminate every worker; drops the shared buffers. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.finished = true;
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+    this.signal?.removeEventListener('abort', this.onAbort);
+    const slots = this.slots;
+    this.slots = [];
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+    this.pending.clear();
+    this.units = [];
+    this.cur = new SharedSlab();
+    this.next = new SharedSlab();
+    this.shared.release();
+  }
+
+  // ---- levels and units ----
+
+  private onMessage(slot: Slot, i: number, m: FromWorker): void {
+    switch (m.type) {
+      case 'fatal':
+        throw new Error(`parallel search: worker ${i} could not build the model: ${m.error.text}`, { cause: rebuildThrown(m.error) });
+      case 'ready':
+        if (m.actionCount !== this.nActions || m.witnessCount !== this.model.witnessNames.length || !m.decode) {
+          throw new Error(`parallel search: worker ${i} built a different model (${m.actionCount} actions, ${m.witnessCount} witnesses, decode ${m.decode}) than this thread (${this.nActions}, ${this.model.witnessNames.length}, true)`);
+        }
+        if (++this.ready === this.slots.length) this.startLevel();
+        return;
+      case 'batch':
+        this.pendingOf(m.unit).batches.push({ data: m.data, tentative: m.tentative });
+        this.pendingBytes += m.data.byteLength;
+        this.merge();
+        return;
+      case 'done': {
+        slot.queued--;
+        slot.localBytes = m.localBytes;
+        slot.heapUsed = m.heapUsed;
+        const p = this.pendingOf(m.unit);
+        p.batches.push({ data: m.data, tentative: m.tentative });
+        p.done = m;
+        this.pendingBytes += m.data.byteLength;
+        if (m.stop !== null && m.unit < this.stopUnit) this.stopUnit = m.unit;
+        this.merge();
+        if (!this.finished) this.dispatch();
+        return;
+      }
+    }
+  }
+
+  private pendingOf(unit: number): Pending {
+    let p = this.pending.get(unit);
+    if (p === undefined) {
+      p = { batches: [], done: null };
+      this.pending.set(unit, p);
+    }
+    return p;
+  }
+
+  private startLevel(): void {
+    const first = this.trace.size - this.cur.count;
+    const per = Math.min(this.unitStates, Math.max(1, Math.ceil(this.cur.count / (this.nWorkers * 8))));
+    this.units = this.cur.units(per, first);
+    this.nextSend = 0;
+    this.nextMerge = 0;
+    this.mergedParents = 0;
+    this.stopUnit = Infinity;
+    const msg: ToWorker = { type: 'level', level: this.level, table: this.shared.shared, segments: this.cur.segments, seenEvents: this.seenEvents };
+    for (const s of this.slots) s.worker.postMessage(msg);
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    const window = Math.max(16, 4 * this.nWorkers);
+    for (;;) {
+      if (this.nextSend >= this.units.length || this.nextSend > this.stopUnit || this.nextSend >= this.nextMerge + window) return;
+      let best: Slot | null = null;
+      for (const s of this.slots) if (s.queued < QUEUED_PER_WORKER && (best === null || s.queued < best.queued)) best = s;
+      if (best === null) return;
+      const u = this.units[this.nextSend]!;
+      const msg: ToWorker = { type: 'unit', id: this.nextSend, seg: u.seg, off: u.off, count: u.count, first: u.first };
+      best.worker.postMessage(msg);
+      best.queued++;
+      this.nextSend++;
+    }
+  }
+
+  /** Merge the finished prefix of the level's units, in order. */
+  private merge(): void {
+    while (!this.finished && this.nextMerge < this.units.length) {
+      const p = this.pending.get(this.nextMerge);
+      if (p === undefined) return;
+      while (p.batches.length > 0 && !this.finished) {
+        const b = p.batches.shift()!;
+        this.pendingBytes -= b.data.byteLength;
+        const last = p.done !== null && p.batches.length === 0;
+        this.mergeBatch(b, last ? p.done : null);
+      }
+      if (this.finished || p.done === null) return;
+      this.unitDone(p.done);
+      if (this.finished) return;
+      this.pending.delete(this.nextMerge);
+      this.mergedParents += this.units[this.nextMerge]!.count;
+      this.nextMerge++;
+    }
+    if (!this.finished && this.nextMerge === this.units.length) this.levelDone();
+  }
+
+  private mergeBatch(b: Batch, done: DoneMsg | null): void {
+    const data = b.data;
+    if (data.length === 0) return;
+    if (this.memoryExceeded(countRecords(data))) return this.finish('incomplete', 'maxMemory');
+    const stop: Stop | null = done !== null && done.stop !== null && done.stop.candidate ? done.stop : null;
+    const tentative = b.tentative;
+    const levelSet = this.levelSet;
+    const trace = this.trace;
+    const next = this.next;
+    const nextLevel = this.level + 1;
+    let ti = 0;
+    let rec = 0;
+    for (let p = 0; p < data.length; rec++) {
+      const parent = data[p + REC_PARENT]! >>> 0;
+      const action = data[p + REC_ACTION]!;
+      const hi = data[p + REC_HI]!;
+      const lo = data[p + REC_LO]!;
+      const len = data[p + REC_LEN]!;
+      const end = p + REC_HEADER + len;
+      let idx = -1;
+      if (trace.size >= this.maxStates) {
+        if (!levelSet.has(hi, lo)) return this.finish('incomplete', 'maxStates');
+      } else if (levelSet.add(hi, lo) >= 0) {
+        idx = trace.add(parent, action);
+        this.statesPerLevel[nextLevel]!++;
+        next.append(data, p + REC_HEADER, len);
+      }
+      const t = ti < tentative.length && tentative[ti]!.rec === rec ? tentative[ti++]! : null;
+      if (t !== null && idx >= 0) {
+        this.addCounters(t.counters);
+        return this.foundViolation(t.violation, trace.path(idx));
+      }
+      if (stop !== null && end === data.length) {
+        this.addCounters(done!.counters);
+        if (idx >= 0) return this.foundViolation(stop.violation!, trace.path(idx));
+        return this.foundViolation(stop.transition ?? stop.violation!, trace.path(parent).concat(action));
+      }
+      p = end;
+    }
+  }
+
+  private addCounters(c: UnitCounters): void {
+    this.transitions += c.transitions;
+    const counts = this.actionCounts;
+    for (let a = 0; a < counts.length; a++) counts[a] += c.counts[a]!;
+    const fresh = c.events & ~this.seenEvents;
+    if (fresh === 0) return;
+    this.seenEvents |= fresh;
+    for (let b = 0; b < this.witnessDepth.length; b++) {
+      if ((fresh & (1 << b)) !== 0) {
+        this.witnessDepth[b] = this.level + 1;
+        this.witnessFrom[b] = c.witnessParent[b]!;
+        this.witnessAction[b] = c.witnessAction[b]!;
+      }
+    }
+  }
+
+  private unitDone(d: DoneMsg): void {
+    const stop = d.stop;
+    if (stop === null) return this.addCounters(d.counters);
+    if (stop.kind === 'violation') {
+      // A candidate stop was resolved with the unit's last record.
+      if (stop.candidate) throw new Error('parallel search: a unit stopped at a candidate that was not merged');
+      this.addCounters(d.counters);
+      return this.foundViolation(stop.violation!, this.trace.path(stop.parent).concat(stop.action));
+    }
+    const thrown = stop.error!;
+    if (stop.kind === 'decode') {
+      throw new ExploreError(`model failed to decode state ${stop.parent} (depth ${this.level}): ${thrown.text}`, this.trace.path(stop.parent), rebuildThrown(thrown));
+    }
+    this.transitions += d.counters.transitions;
+    throw new ExploreError(
+      `model threw while applying action ${stop.action} (${stop.description}) at depth ${this.level + 1}: ${thrown.text}`,
+      this.trace.path(stop.parent).concat(stop.action),
+      rebuildThrown(thrown),
+    );
+  }
+
+  private foundViolation(v: Violation, path: number[]): void {
+    this.violation = { invariant: v.invariant, message: v.message, trace: path, depth: path.length };
+    this.depth = this.level;
+    this.finish('violation', null);
+  }
+
+  /** Every unit of the level merged: the level's states join the global table; on to the next. */
+  private levelDone(): void {
+    const found = this.next.count;
+    this.notePeak();
+    if (this.memoryExceeded(0)) return this.finish('incomplete', 'maxMemory');
+    this.shared.reserve(this.levelSet.size);
+    this.levelSet.forEach((hi, lo) => this.shared.add(hi, lo));
+    this.levelSet = new FingerprintSet();
+    if (found === 0) {
+      this.statesPerLevel.pop();
+      this.depth = this.level;
+      this.exhausted = true;
+      return this.finish('pass', null);
+    }
+    this.depth = this.level + 1;
+    if (this.depth >= this.maxDepth) {
+      this.cur = new SharedSlab();
+      this.next = new SharedSlab();
+      return this.finish('pass', null);
+    }
+    this.cur = this.next;
+    this.next = new SharedSlab();
+    this.level++;
+    this.statesPerLevel.push(0);
+    this.startLevel();
+  }
+
+  // ---- limits and progress ----
+
+  /** Memory estimate if `more` more states were stored and queued in this level. */
+  private memoryEstimate(more: number): number {
+    const pendingStates = this.levelSet.size + more;
+    if (this.shared.capacityAfter(pendingStates) > MAX_CAPACITY) return Infinity;
+    const perState = this.next.count === 0 ? 128 : 4 + (4 * this.next.words) / this.next.count;
+    let workers = 0;
+    for (const s of this.slots) workers += s.localBytes;
+    return (
+      this.shared.peakBytesAfter(pendingStates) +
+      this.levelSet.peakBytesAfter(more) +
+      this.trace.bytesAfter(more) +
+      this.cur.bytes() + this.next.bytes() + more * perState +
+      this.pendingBytes + workers
+    );
+  }
+
+  private memoryExceeded(more: number): boolean {
+    const m = this.memoryEstimate(more);
+    return m === Infinity || m > this.maxMemory;
+  }
+
+  private notePeak(): number {
+    const m = this.memoryEstimate(0);
+    if (m > this.peakMemory && m !== Infinity) this.peakMemory = m;
+    return m;
+  }
+
+  private tick(): void {
+    if (this.signal?.aborted === true) return this.finish('incomplete', 'aborted');
+    const now = performance.now();
+    if (now >= this.deadline) return this.finish('incomplete', 'maxSeconds');
+    if (this.maxHeap !== Infinity) {
+      let heap = getHeapStatistics().used_heap_size;
+      for (const s of this.slots) heap += s.heapUsed;
+      if (heap > this.maxHeap) return this.finish('incomplete', 'maxMemory');
+    }
+    if (this.maxMemory !== Infinity && this.memoryExceeded(0)) return this.finish('incomplete', 'maxMemory');
+    if (this.onProgress !== undefined && now >= this.nextProgressAt) this.progress(now);
+  }
+
+  private progress(now: number): void {
+    const dt = (now - this.lastProgressT) / 1000;
+    const states = this.trace.size;
+    const rate = dt > 0 ? (states - this.lastProgressStates) / dt : 0;
+    this.lastProgressT = now;
+    this.lastProgressStates = states;
+    this.nextProgressAt = now + this.progressMs;
+    this.onProgress!({
+      level: this.level,
+      states,
+      transitions: this.transitions,
+      statesPerSecond: rate,
+      memoryBytes: this.notePeak(),
+      queue: this.cur.count - this.mergedParents + this.next.count,
+      seconds: (now - this.t0) / 1000,
+    });
+  }
+
+  // ---- result ----
+
+  result(): ParallelBfsResult {
+    if (!this.finished) throw new Error('explorer: result() before the search finished');
+    if (this.verdict === 'incomplete') {
+      this.depth = this.level;
+      if (this.statesPerLevel.length > 1 && this.statesPerLevel[this.statesPerLevel.length - 1] === 0) this.statesPerLevel.pop();
+    }
+    const states = this.trace.size;
+    const seconds = (this.tEnd - this.t0) / 1000;
+    const names = this.model.witnessNames;
+    const witnesses: Record<string, number | null> = {};
+    const witnessTraces: Record<string, number[] | null> = {};
+    for (let b = 0; b < names.length; b++) {
+      const d = this.witnessDepth[b]!;
+      witnesses[names[b]!] = d < 0 ? null : d;
+      witnessTraces[names[b]!] = d < 0 ? null : this.trace.path(this.witnessFrom[b]!).concat(this.witnessAction[b]!);
+    }
+    const bytesPerState = states > 0 ? (this.shared.bytes() + this.levelSet.bytes() + this.trace.bytes()) / states : 0;
+    this.notePeak();
+    let observed: number | null = null;
+    if (states <= this.observedLimit) {
+      const d = minFingerprintDistance(states, (f) => {
+        this.shared.forEach(f);
+        this.levelSet.forEach(f);
+      });
+      observed = d === Infinity ? 0 : 1 / d;
+    }
+    return {
+      verdict: this.verdict,
+      reason: this.reason,
+      exhausted: this.exhausted,
+      states,
+      transitions: this.transitions,
+      depth: this.depth,
+      statesPerLevel: this.statesPerLevel.slice(),
+      seconds,
+      statesPerSecond: seconds > 0 ? states / seconds : 0,
+      bytesPerState,
+      memoryBytes: this.peakMemory,
+      actionCounts: Array.from(this.actionCounts),
+      witnesses,
+      witnessTraces,
+      violation: this.violation,
+      collisionProbability: { optimistic: optimisticCollisionProbability(states, this.transitions + 1), observed },
+      workers: this.nWorkers,
+    };
+  }
+}
+
+/**
+ * Breadth-first search of the model built by `factory`, on `options.workers` worker threads; the
+ * same result as bfs/bfsSync on that model. A model without decode() is searched by bfs in this
+ * thread (result.workers = 1). Throws ExploreError when the model throws, as bfs does.
+ */
+export async function parallelBfs(factory: ModelFactory, options: ParallelBfsOptions = {}): Promise<ParallelBfsResult> {
+  const workers = options.workers ?? availableParallelism();
+  if (!Number.isInteger(workers) || workers < 1) throw new RangeError(`parallel search: workers must be an integer >= 1, got ${workers}`);
+  const model = await createFromFactory(factory);
+  if (typeof model.decode !== 'function') return { ...(await bfs(model, options)), workers: 1 };
+  const run = new ParallelRun(model, factory, options, workers);
+  try {
+    run.start();
+    await run.done;
+    return run.result();
+  } finally {
+    await run.close();
+  }
+}
