@@ -4,7 +4,8 @@
 import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import pc from 'picocolors';
-import { bfs, type BfsResult } from '../explore/bfs.ts';
+import { bfs, type BfsOptions, type BfsResult } from '../explore/bfs.ts';
+import { parallelBfs } from '../explore/parallel.ts';
 import { KernelModel } from '../explore/kernelModel.ts';
 import { kernelTrace } from '../explore/kernelTrace.ts';
 import { bfsToJson, renderBfsText, randomToJson, renderRandomText } from '../explore/report.ts';
@@ -16,6 +17,8 @@ import type { Patch } from '../model/patch.ts';
 import type { Spec } from '../spec/defineSpec.ts';
 import type { Invariant } from '../invariants/index.ts';
 import { describeKernel, hostDefaults, makeKernel, parseInvariants, parseProfile } from './setup.ts';
+import { checkModelFactory } from './checkModelFactory.ts';
+import { isProfileName } from '../model/profiles/index.ts';
 import { EXIT_INCOMPLETE, EXIT_PASS, EXIT_VIOLATION, UsageError } from './errors.ts';
 import type { BfsViolation } from '../explore/bfs.ts';
 
@@ -34,14 +37,19 @@ export interface CheckOptions {
   json: boolean;
   random?: number;
   seed?: number;
+  /** Worker threads for the breadth-first search (default 1: the sequential search in this thread). */
+  workers?: number;
 }
 
 /** Everything a check needs, resolved from the spec and the command line. */
-export function buildCheckModel(opts: Pick<CheckOptions, 'spec' | 'profile' | 'zeroPage' | 'invariants' | 'patches'>): { model: KernelModel; invariants: readonly Invariant[] } {
+export function buildCheckModel(
+  opts: Pick<CheckOptions, 'spec' | 'profile' | 'zeroPage' | 'invariants' | 'patches'> & { overcommit?: Params['overcommit'] },
+): { model: KernelModel; invariants: readonly Invariant[] } {
   const host = hostDefaults();
   const profile = parseProfile(opts.profile ?? opts.spec.profile, host.profile);
   const params: Params = { ...DEFAULT_PARAMS, ...host.params, ...opts.spec.params };
   if (opts.zeroPage !== undefined) params.zeroPage = opts.zeroPage;
+  if (opts.overcommit !== undefined) params.overcommit = opts.overcommit;
   const invariants = opts.invariants !== undefined
     ? parseInvariants(opts.invariants)
     : opts.spec.invariants === undefined || typeof opts.spec.invariants === 'string'
@@ -97,7 +105,11 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
     throw new UsageError(`--max-states ${opts.maxStates} would not fit in this machine's memory (16 bytes a state)`);
   }
   const maxMemoryBytes = memoryLimit(opts);
-  if (!opts.json) console.log(`vmacheck check ${opts.specFile}: ${opts.spec.name}, ${model.actionCount} actions, ${describeKernel(model.kernel)}`);
+  const workers = opts.workers ?? 1;
+  if (opts.random !== undefined && workers > 1) throw new UsageError('--workers applies to the breadth-first search, not to --random');
+  const profile = model.kernel.profile;
+  if (!isProfileName(profile)) throw new Error(`check: unexpected profile ${profile}`);
+  if (!opts.json) console.log(`vmacheck check ${opts.specFile}: ${opts.spec.name}, ${model.actionCount} actions, ${describeKernel(model.kernel)}${workers > 1 ? `, ${workers} workers` : ''}`);
   if (opts.random !== undefined) return runRandom(opts, model, depth);
 
   const abort = new AbortController();
@@ -106,8 +118,9 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
   process.once('SIGTERM', onSigint);
   const progress = createProgressLine(process.stderr);
   let result: BfsResult;
+  let usedWorkers = 1;
   try {
-    result = await bfs(model, {
+    const options: BfsOptions = {
       maxDepth: depth,
       maxStates: opts.maxStates,
       maxSeconds: opts.maxSeconds,
@@ -116,14 +129,22 @@ export async function runCheck(opts: CheckOptions): Promise<number> {
       stateBytes: 1500,
       signal: abort.signal,
       onProgress: progress.enabled ? (p) => progress.update(p) : undefined,
-    });
+    };
+    if (workers > 1) {
+      const factory = checkModelFactory({ specFile: opts.specFile, patchFiles: opts.patchFiles, profile, params: model.kernel.params, invariants: opts.invariants });
+      const r = await parallelBfs(factory, { ...options, workers });
+      usedWorkers = r.workers;
+      result = r;
+    } else {
+      result = await bfs(model, options);
+    }
   } finally {
     progress.done();
     process.removeListener('SIGINT', onSigint);
     process.removeListener('SIGTERM', onSigint);
   }
   const missing = result.verdict === 'pass' ? missingWitnesses(opts.spec, result.witnesses) : [];
-  const extra = { spec: opts.spec.name, profile: model.kernel.profile, params: model.kernel.params, patches: model.kernel.patches, missingWitnesses: missing };
+  const extra = { spec: opts.spec.name, profile: model.kernel.profile, params: model.kernel.params, patches: model.kernel.patches, missingWitnesses: missing, workers: usedWorkers };
   if (result.violation !== null && !opts.json) printViolation(opts, model, result.violation, `breadth-first, depth ${depth}`);
   if (opts.json) {
     const json = bfsToJson(result, model, extra);

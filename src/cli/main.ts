@@ -68,15 +68,16 @@ export async function main(argv: string[]): Promise<number> {
     .option('--max-seconds <s>', 'stop (incomplete) after this many seconds', intOption('--max-seconds', 1))
     .option('--random <runs>', 'random deep mode: this many random runs (fast-check), shrunk on failure', intOption('--random', 1))
     .option('--seed <n>', 'seed for --random', intOption('--seed', 0))
+    .option('--workers <n>', 'worker threads for the breadth-first search (1: sequential, the default)', intOption('--workers', 1))
     .addOption(new Option('--zero-page', 'read faults map the shared zero page'))
     .addOption(new Option('--no-zero-page', 'read faults allocate a page (pvm_no_zero_page=1)'))
     .option('--json', 'print one final JSON object')
-    .action(async (specFile: string, o: { depth?: number; profile?: string; patch: string[]; invariants?: string; maxStates?: number; maxMemory?: number; maxSeconds?: number; random?: number; seed?: number; zeroPage?: boolean; json?: boolean }) => {
+    .action(async (specFile: string, o: { depth?: number; profile?: string; patch: string[]; invariants?: string; maxStates?: number; maxMemory?: number; maxSeconds?: number; random?: number; seed?: number; workers?: number; zeroPage?: boolean; json?: boolean }) => {
       const spec = await loadSpec(specFile);
       const patches = await Promise.all(o.patch.map(loadPatch));
       code = await runCheck({
         specFile, spec, depth: o.depth, profile: o.profile, zeroPage: o.zeroPage, maxStates: o.maxStates, maxMemoryMb: o.maxMemory, maxSeconds: o.maxSeconds,
-        invariants: o.invariants, patches, patchFiles: o.patch, json: o.json === true, random: o.random, seed: o.seed,
+        invariants: o.invariants, patches, patchFiles: o.patch, json: o.json === true, random: o.random, seed: o.seed, workers: o.workers,
       });
     });
 
