@@ -7,6 +7,8 @@ import { parallelBfs, type ModelFactory, type ParallelBfsResult } from '../../sr
 import { createModel, type ToyModelSpec } from '../../src/explore/toyModels.ts';
 import type { ExploreModel } from '../../src/explore/model.ts';
 import { replay } from '../../src/explore/trace.ts';
+import { KernelModel } from '../../src/explore/kernelModel.ts';
+import { checkModelFactory, createModel as createKernelModel } from '../../src/cli/checkModelFactory.ts';
 
 const TOYS = new URL('../../src/explore/toyModels.ts', import.meta.url).href;
 
@@ -125,5 +127,38 @@ describe('parallelBfs on toy models', () => {
   it('a factory that cannot build the model rejects with its error', async () => {
     const err = await parallelBfs({ module: TOYS, arg: { kind: 'nope' } }, { workers: 2 }).then(() => null, (e: unknown) => e);
     expect((err as Error).message).toContain('unknown kind nope');
+  });
+});
+
+// The kernel model needs decode() (src/explore/decode.ts) to be searched in parallel.
+const kernelDecodes = typeof (KernelModel.prototype as Partial<ExploreModel<unknown>>).decode === 'function';
+const root = new URL('../..', import.meta.url).pathname;
+
+function kernelFactory(patchFiles: string[]): ModelFactory {
+  return checkModelFactory({ specFile: `${root}specs/default.ts`, patchFiles, profile: 'v6.18', params: { zeroPage: true, overcommit: 0 }, invariants: 'default' });
+}
+
+describe.skipIf(!kernelDecodes)('parallelBfs on the kernel model (specs/default.ts)', () => {
+  it('depth 4 with 2 workers: the same levels, states, transitions, witnesses and verdict as bfsSync', async () => {
+    const f = kernelFactory([]);
+    const p = await parallelBfs(f, { workers: 2, maxDepth: 4 });
+    const s = bfsSync(await createKernelModel(f.arg), { maxDepth: 4 });
+    expect(p.workers).toBe(2);
+    expect(s.verdict).toBe('pass');
+    expect(p.statesPerLevel).toEqual(s.statesPerLevel);
+    expect(comparable(p)).toEqual(comparable(s));
+  });
+
+  it('a broken fork rule: the same I2 violation and shortest trace, which replays to I2', async () => {
+    const f = kernelFactory([`${root}test/explore/fixtures/fork-no-own-link.ts`]);
+    const p = await parallelBfs(f, { workers: 2, maxDepth: 5, unitStates: 2 });
+    const model = await createKernelModel(f.arg);
+    const s = bfsSync(model, { maxDepth: 5 });
+    expect(p.verdict).toBe('violation');
+    expect(p.violation!.invariant).toBe('I2');
+    expect(comparable(p)).toEqual(comparable(s));
+    const rep = replay(model, p.violation!.trace);
+    expect(rep.firstViolation?.step).toBe(p.violation!.depth);
+    expect(rep.violation).toEqual({ invariant: 'I2', message: p.violation!.message });
   });
 });
