@@ -14,7 +14,7 @@ import { getHeapStatistics } from 'node:v8';
 import type { ExploreModel, Violation } from './model.ts';
 import { fingerprint64 } from './hash.ts';
 import { FingerprintSet } from './fingerprintSet.ts';
-import { sharedTableHas } from './sharedFingerprintTable.ts';
+import { sharedTableHas, tableShift } from './sharedFingerprintTable.ts';
 import {
   createFromFactory, flattenThrown, REC_HEADER, type DoneMsg, type FromWorker, type LevelMsg, type Stop, type Tentative, type ToWorker, type UnitMsg,
   type WorkerInit,
@@ -110,6 +110,7 @@ class Expander {
     const checkAll = this.init.checkAll;
     const hasCT = this.hasTransitionCheck;
     const table = this.table;
+    const shift = tableShift(table);
     const local = this.local;
     const fp = this.fp;
     const hash = fingerprint64;
@@ -162,7 +163,7 @@ class Expander {
           hash(this.buf, len, fp);
           const hi = fp[0]!;
           const lo = fp[1]!;
-          if (has(table, hi, lo) || local.add(hi, lo) < 0) {
+          if (has(table, shift, hi, lo) || local.add(hi, lo) < 0) {
             if (checkAll || hasCT) {
               const v = checkAll ? model.check(s, a, st) : model.checkTransition!(s, a, st);
               if (v !== null) {

@@ -25,18 +25,21 @@ function capacityFor(n: number): number {
   return c;
 }
 
+/** The `shift` argument of sharedTableHas for `table`. */
+export function tableShift(table: Int32Array): number {
+  return 32 - Math.log2(table.length >>> 1);
+}
+
 /**
  * Whether the fingerprint (hi, lo) is in `table` (an Int32Array of 2 × capacity, capacity a power
- * of two, as built by SharedFingerprintTable). Allocation-free; safe to call from any thread while
- * nobody writes the table.
+ * of two, as built by SharedFingerprintTable; `shift` = tableShift(table)). Allocation-free; safe
+ * to call from any thread while nobody writes the table.
  */
-export function sharedTableHas(table: Int32Array, hi: number, lo: number): boolean {
+export function sharedTableHas(table: Int32Array, shift: number, hi: number, lo: number): boolean {
   hi |= 0;
   lo |= 0;
   if ((hi | lo) === 0) lo = 1;
-  const capacity = table.length >>> 1;
-  const mask = capacity - 1;
-  const shift = 32 - Math.log2(capacity);
+  const mask = (table.length >>> 1) - 1;
   let i = slotOf(hi, lo, shift);
   for (;;) {
     const j = i << 1;
@@ -136,7 +139,7 @@ export class SharedFingerprintTable {
   }
 
   has(hi: number, lo: number): boolean {
-    return sharedTableHas(this.table, hi, lo);
+    return sharedTableHas(this.table, tableShift(this.table), hi, lo);
   }
 
   /** Calls `f(hi, lo)` for every fingerprint (uint32 halves), in table order. */
