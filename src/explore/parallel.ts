@@ -52,7 +52,11 @@ export type { ModelFactory } from './parallelProtocol.ts';
 export interface ParallelBfsOptions extends BfsOptions {
   /** Worker threads (default: os.availableParallelism()). */
   workers?: number;
-  /** Largest number of frontier states in one unit of work (default 128). */
+  /**
+   * Largest number of frontier states in one unit of work (default 1024). A level is cut into
+   * about 8 units a worker, at most this big: bigger units mean fewer messages and fewer states
+   * found by two workers (each checks it), smaller ones a shorter wait at the end of a level.
+   */
   unitStates?: number;
   /** A worker sends a unit's candidates in batches of about this many words (default 2^18). */
   batchWords?: number;
@@ -241,7 +245,7 @@ class ParallelRun<S> {
     this.checkAll = o.checkEveryTransition ?? false;
     const lim = o.observedCollisionLimit ?? 1e7;
     this.observedLimit = lim === true ? Infinity : lim === false ? -1 : lim;
-    this.unitStates = Math.max(1, Math.floor(o.unitStates ?? 128));
+    this.unitStates = Math.max(1, Math.floor(o.unitStates ?? 1024));
     this.batchWords = Math.max(1024, Math.floor(o.batchWords ?? 1 << 18));
     this.encodeWords = Math.max(1, o.encodeWords ?? 256);
     this.shared = new SharedFingerprintTable(o.expectedStates ?? 0);
@@ -404,7 +408,22 @@ class ParallelRun<S> {
     this.nextMerge = 0;
     this.mergedParents = 0;
     this.stopUnit = Infinity;
-    const msg: ToWorker = { type: 'level', level: this.level, table: this.shared.shared, segments: this.cur.segments, seenEvents: this.seenEvents };
+    // Size the level's sets for the growth of the previous level (they grow if that is short).
+    const prev = this.statesPerLevel[this.level - 1] ?? 1;
+    // Never more than the states left under maxStates, nor a quarter of the memory left (at
+    // 64 bytes a state: the level set, and the workers' sets holding a quarter more in all).
+    const headroom = this.maxMemory === Infinity ? Infinity : (this.maxMemory - this.memoryEstimate(0)) / 4;
+    const expected = Math.max(0, Math.min(
+      Math.ceil((this.cur.count * this.cur.count) / Math.max(1, prev)),
+      this.maxStates - this.trace.size,
+      Math.floor(headroom / 64),
+      1 << 24,
+    ));
+    this.levelSet = new FingerprintSet(expected);
+    const localExpected = Math.ceil((expected * 1.25) / this.nWorkers);
+    const msg: ToWorker = {
+      type: 'level', level: this.level, table: this.shared.shared, segments: this.cur.segments, seenEvents: this.seenEvents, expected: localExpected,
+    };
     for (const s of this.slots) s.worker.postMessage(msg);
     this.dispatch();
   }
@@ -532,8 +551,8 @@ class ParallelRun<S> {
   /** Every unit of the level merged: the level's states join the global table; on to the next. */
   private levelDone(): void {
     const found = this.next.count;
-    this.notePeak();
     if (this.memoryExceeded(0)) return this.finish('incomplete', 'maxMemory');
+    this.notePeak();
     this.shared.reserve(this.levelSet.size);
     this.levelSet.forEach((hi, lo) => this.shared.add(hi, lo));
     this.levelSet = new FingerprintSet();

@@ -46,6 +46,8 @@ export interface LevelMsg {
   segments: Int32Array[];
   /** Witness events already seen in earlier levels. */
   seenEvents: number;
+  /** How many states the worker may find in this level (to size its set). */
+  expected: number;
 }
 
 /** Expand `count` frontier states, stored from word `off` of segment `seg` ([len, words...] each). */

@@ -60,7 +60,7 @@ class Expander {
     this.table = m.table;
     this.segments = m.segments;
     this.seen = m.seenEvents;
-    this.local = new FingerprintSet();
+    this.local = new FingerprintSet(m.expected);
   }
 
   private encode(s: unknown): number {
