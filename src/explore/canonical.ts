@@ -22,20 +22,31 @@
 //
 // Equivalence. Two states get the same encoding iff they are the same up to renaming of
 // processes, anon_vmas, folios, shmem files and VMA identities, except that processes with equal
-// signatures and unreached live objects keep their relative slot/id order. This is exactly the
-// equivalence of the original encoder (one word per field, signatures sorted lexicographically),
-// so exploration finds the same states; test/explore/canonical.test.ts checks it against a copy of
-// that encoder. Everything the model or the invariants read is encoded: VMA ranges, pgoff, flags,
-// close hook, file, anon_vma and chain (in order); PTEs (page, mapped page, write bit); map_count;
+// signatures and unreached live objects keep their relative slot/id order. This is the equivalence
+// of the original encoder (one word per field, signatures sorted lexicographically) except that
+// the leak counts (see Counts) separate pairs of states it confused, so exploration finds the same
+// states (test/explore/canonical.test.ts checks it against a copy of that encoder). Everything
+// the model or the invariants read is encoded: VMA ranges, pgoff, flags, close hook, file,
+// anon_vma and chain (in order); PTEs (page, mapped page, write bit); map_count;
 // every anon_vma reachable or alive (freed, root, parent, refcount, num_children,
 // num_active_vmas, degree, tree as canonical VMA positions); every folio reachable or alive
 // (mapping, index, mapcount, refcount, exclusive, data, freed); file contents. (nextVmaId is not:
-// fresh VMA ids only need to be unused.)
+// fresh VMA ids only need to be unused.) One known gap: anon_vma_alloc() and folio allocation
+// reuse the freed slot with the lowest id, and which freed slot that is (a named one, or one
+// nothing points at) is not encoded. It matters only once a freed object is still pointed at,
+// in a state that already breaks anon-vma-uaf, I12, I13 or pte-sanity, so never in a search with
+// the default invariants, which stops there (test/explore/decode.test.ts has an example).
 //
 // Packing. Hashing costs ~2 ns a word, so small fields share words: a group of 2, 3 or 4 signed
 // fields of 15, 10 or 7 bits is one non-negative word when every field fits, else the escape word
 // -1 followed by the fields one a word. The decoder knows the group size at every position, so
 // the encoding stays injective for any values.
+//
+// Counts. Word 0 packs the number of live processes with the number of anon_vmas and folios the
+// leak pass names (live, reached from no process), so that a decoder (decode.ts) knows how many
+// records each section holds. Without the leak counts the sections were not self-delimiting, and
+// two different states could encode alike (a leaked anon_vma's record read as a folio's, the
+// folio records shifted into the file contents: test/explore/decode.test.ts has such a pair).
 
 import { FILE_PAGE_BASE, FILE_PAGES, NONE, ZERO_PAGE, type Mm, type State } from '../model/state.ts';
 
@@ -90,6 +101,71 @@ function pack4(out: Int32Array, pos: number, x: number, y: number, z: number, w:
   out[pos + 2] = y;
   out[pos + 3] = z;
   out[pos + 4] = w;
+  return pos + 5;
+}
+
+// ---- unpacking (for decode.ts): each reads one group at buf[pos..] into out[0..] and returns
+// the new read position, or -1 if the words there are not a group pack2/pack3/pack4 writes (a
+// negative word other than the escape, bits above the packed fields, or an escape whose fields
+// would all have fitted: the encoder would have packed them) ----
+
+export function unpack2(buf: Int32Array, pos: number, out: Int32Array): number {
+  const w = buf[pos]!;
+  if (w >= 0) {
+    if (w >= 1 << 30) return -1;
+    out[0] = (w & 0x7fff) - 16384;
+    out[1] = (w >>> 15) - 16384;
+    return pos + 1;
+  }
+  if (w !== -1) return -1;
+  const x = buf[pos + 1]!;
+  const y = buf[pos + 2]!;
+  if (x >= -16384 && x < 16384 && y >= -16384 && y < 16384) return -1;
+  out[0] = x;
+  out[1] = y;
+  return pos + 3;
+}
+
+export function unpack3(buf: Int32Array, pos: number, out: Int32Array): number {
+  const w = buf[pos]!;
+  if (w >= 0) {
+    if (w >= 1 << 30) return -1;
+    out[0] = (w & 1023) - 512;
+    out[1] = ((w >>> 10) & 1023) - 512;
+    out[2] = (w >>> 20) - 512;
+    return pos + 1;
+  }
+  if (w !== -1) return -1;
+  const x = buf[pos + 1]!;
+  const y = buf[pos + 2]!;
+  const z = buf[pos + 3]!;
+  if (x >= -512 && x < 512 && y >= -512 && y < 512 && z >= -512 && z < 512) return -1;
+  out[0] = x;
+  out[1] = y;
+  out[2] = z;
+  return pos + 4;
+}
+
+export function unpack4(buf: Int32Array, pos: number, out: Int32Array): number {
+  const w = buf[pos]!;
+  if (w >= 0) {
+    if (w >= 1 << 28) return -1;
+    out[0] = (w & 127) - 64;
+    out[1] = ((w >>> 7) & 127) - 64;
+    out[2] = ((w >>> 14) & 127) - 64;
+    out[3] = (w >>> 21) - 64;
+    return pos + 1;
+  }
+  if (w !== -1) return -1;
+  const x = buf[pos + 1]!;
+  const y = buf[pos + 2]!;
+  const z = buf[pos + 3]!;
+  const v = buf[pos + 4]!;
+  if (x >= -64 && x < 64 && y >= -64 && y < 64 && z >= -64 && z < 64 && v >= -64 && v < 64) return -1;
+  out[0] = x;
+  out[1] = y;
+  out[2] = z;
+  out[3] = v;
   return pos + 5;
 }
 
@@ -362,14 +438,24 @@ export class Canonicalizer {
         vmaPos[id] = vp++;
       }
     }
-    let pos = 0;
-    out[pos++] = live;
+    let pos = 1; // word 0: (live processes, leaked anon_vmas, leaked folios), written below
     for (let k = 0; k < live; k++) pos = this.encodeMm(mms[order[k]!]!, out, pos);
     // Leaked objects are not reachable from any process but still make a state different.
     const avs = s.anonVmas;
+    const avReached = this.avN;
     for (let id = 0; id < avs.length; id++) if (!avs[id]!.freed) this.av(id);
     const folios = s.folios;
+    const foliosReached = this.folioN;
     for (let id = 0; id < folios.length; id++) if (!folios[id]!.freed) this.folio(id);
+    // The leak counts make the record sections below self-delimiting (without them, a leaked
+    // anon_vma's record could be read as a folio's, and two different states encode alike).
+    const avLeaks = this.avN - avReached;
+    const folioLeaks = this.folioN - foliosReached;
+    if (live >= 512 || avLeaks >= 512 || folioLeaks >= 512) {
+      out.copyWithin(4, 1, pos); // escaped header: 4 words
+      pos += 3;
+    }
+    pack3(out, 0, live, avLeaks, folioLeaks);
 
     // 3. anon_vmas in canonical order (the list grows while parents and roots get names):
     // (freed, refcount, num_children, num_active_vmas), (degree, tree size, root, parent), then
