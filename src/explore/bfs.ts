@@ -470,7 +470,12 @@ class BfsRun<S> {
         }
       } catch (e) {
         this.transitions += applied;
-        const path = trace.path(from).concat(a);
+        let path = trace.path(from).concat(a);
+        try {
+          path = this.realTrace(path);
+        } catch {
+          // The model fails on this path; keep the recorded actions.
+        }
         throw new ExploreError(
           `model threw while applying action ${a} (${safeDescribe(model, a)}) at depth ${nextLevel}: ${String(e)}`,
           path,
@@ -509,6 +514,12 @@ class BfsRun<S> {
 
   private cached: BfsResult | null = null;
 
+  /** A recorded path as actions from the initial state (see ExploreModel.translateTrace). */
+  private realTrace(path: number[]): number[] {
+    const m = this.model;
+    return m.decode !== undefined && m.translateTrace !== undefined ? m.translateTrace(path) : path;
+  }
+
   result(): BfsResult {
     if (!this.finished) throw new Error('explorer: result() before the search finished');
     if (this.cached !== null) return this.cached;
@@ -526,7 +537,7 @@ class BfsRun<S> {
     for (let b = 0; b < names.length; b++) {
       const d = this.witnessDepth[b]!;
       witnesses[names[b]!] = d < 0 ? null : d;
-      witnessTraces[names[b]!] = d < 0 ? null : this.trace.path(this.witnessFrom[b]!).concat(this.witnessAction[b]!);
+      witnessTraces[names[b]!] = d < 0 ? null : this.realTrace(this.trace.path(this.witnessFrom[b]!).concat(this.witnessAction[b]!));
     }
     const bytesPerState = states > 0 ? (this.set.bytes() + this.trace.bytes()) / states : 0;
     this.notePeak();
@@ -551,7 +562,7 @@ class BfsRun<S> {
       actionCounts: Array.from(this.actionCounts),
       witnesses,
       witnessTraces,
-      violation: this.violation,
+      violation: this.violation === null ? null : { ...this.violation, trace: this.realTrace(this.violation.trace) },
       collisionProbability: {
         optimistic: optimisticCollisionProbability(states, generated),
         observed,

@@ -190,6 +190,16 @@ export class Canonicalizer {
   private vmaPos: Int32Array<ArrayBuffer> = new Int32Array(64);
   /** Process slots in canonical order (the first `live` entries) and their signature hashes. */
   private order: Int32Array<ArrayBuffer> = new Int32Array(8);
+  /** Live processes of the state last encoded. */
+  private lastLive = 0;
+
+  /**
+   * The process slots of the state last encoded, in canonical order: a decoded state
+   * (decode.ts) has in its slot k the process that was in slot processOrder()[k].
+   */
+  processOrder(): number[] {
+    return Array.from(this.order.subarray(0, this.lastLive));
+  }
   private sigHash: Float64Array<ArrayBuffer> = new Float64Array(8);
   /** Scratch for local signatures. */
   private sig: Int32Array<ArrayBuffer> = new Int32Array(256);
@@ -438,6 +448,7 @@ export class Canonicalizer {
         vmaPos[id] = vp++;
       }
     }
+    this.lastLive = live;
     let pos = 1; // word 0: (live processes, leaked anon_vmas, leaked folios), written below
     for (let k = 0; k < live; k++) pos = this.encodeMm(mms[order[k]!]!, out, pos);
     // Leaked objects are not reachable from any process but still make a state different.

@@ -13,6 +13,7 @@ import { SCENARIO_FILES, validateStep } from '../scenario/run.ts';
 import { checkInvariants, type Invariant } from '../invariants/index.ts';
 import { allRanges, windowPages, type BackingName, type Spec } from '../spec/defineSpec.ts';
 import { Canonicalizer } from './canonical.ts';
+import { decodeState } from './decode.ts';
 import type { ExploreModel, Successor, Violation } from './model.ts';
 
 function backingOf(name: BackingName): Backing {
@@ -161,6 +162,64 @@ export class KernelModel implements ExploreModel<State> {
       this.selfLen = len;
     }
     return len;
+  }
+
+  /** A state with the canonical encoding buf[off .. off + len) (see decode.ts); its processes are in canonical order. */
+  decode(buf: Int32Array, off: number, len: number): State {
+    return decodeState(buf, off, len, SCENARIO_FILES, this.opts.spec.scope.processes);
+  }
+
+  /**
+   * A path recorded on decoded states as steps of the real processes (see ExploreModel): redo
+   * what the explorer did (decode the encoding of each state, apply the recorded action) next to
+   * a replay that never decodes, and carry the correspondence of process slots along: slot k of
+   * a decoded state holds the process of slot processOrder()[k] of the state it was encoded from.
+   */
+  translateTrace(trace: readonly number[]): number[] {
+    const canon = new Canonicalizer(SCENARIO_FILES, false);
+    let buf = new Int32Array(256);
+    const redecode = (s: State): { d: State; order: number[] } => {
+      let len = canon.encode(s, buf);
+      while (len < 0) {
+        buf = new Int32Array(buf.length * 2);
+        len = canon.encode(s, buf);
+      }
+      return { d: this.decode(buf, 0, len), order: canon.processOrder() };
+    };
+    let real = this.initial();
+    let { d, order } = redecode(real);
+    // slotOf[k]: the real slot of the process in slot k of the decoded state d.
+    let slotOf = order;
+    const out: number[] = [];
+    for (const a of trace) {
+      const step = this.actions[a]!;
+      const proc = slotOf[step.proc];
+      if (proc === undefined || proc < 0) throw new Error(`trace translation: action ${a} (${stepToLine(step)}) names no process`);
+      let realStep: Step = { ...step, proc };
+      const mapped = slotOf.slice();
+      if (step.op === 'fork') {
+        const child = real.mms.findIndex((m) => m === null);
+        realStep = { ...step, proc, child };
+        mapped[step.child] = child;
+      }
+      const ra = this.actionIndex(realStep);
+      out.push(ra);
+      const dNext = this.successor(d, a).state;
+      real = this.successor(real, ra).state;
+      ({ d, order } = redecode(dNext));
+      slotOf = order.map((k) => mapped[k]!);
+    }
+    return out;
+  }
+
+  private actionByLine: Map<string, number> | null = null;
+
+  private actionIndex(step: Step): number {
+    if (this.actionByLine === null) this.actionByLine = new Map(this.actions.map((st, i) => [stepToLine(st), i]));
+    const line = stepToLine(step);
+    const i = this.actionByLine.get(line);
+    if (i === undefined) throw new Error(`trace translation: no action "${line}" in the spec`);
+    return i;
   }
 
   /**

@@ -38,6 +38,14 @@ export interface ExploreModel<S> {
    * states to worker threads.
    */
   decode?(buf: Int32Array, off: number, len: number): S;
+  /**
+   * With decode: a decoded state may number its parts differently (the kernel model puts its
+   * processes in canonical order), so an action recorded on decoded states can mean another
+   * action on the states the initial state really leads to. This turns a path recorded by an
+   * explorer that expanded decoded states into the same path from initial(), as actions that
+   * replay without decoding. Absent: the numbering is the same.
+   */
+  translateTrace?(trace: readonly number[]): number[];
   /** Check every invariant on `next`, reached from `prev` by action `a` (prev is null for the initial state). */
   check(prev: S | null, a: number, next: S): Violation | null;
   /**
