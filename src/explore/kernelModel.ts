@@ -3,7 +3,7 @@
 // comes from canonical.ts and the checks are the chosen invariants.
 
 import type { Kernel } from '../model/kernel.ts';
-import { cloneState, cloneStateForStep, newState, shareUnchanged, unchangedByStep, type State } from '../model/state.ts';
+import { cloneState, cloneStateForStep, newState, unchangedByStep, type State } from '../model/state.ts';
 import { applyStep } from '../model/syscalls.ts';
 import { WITNESS_NAMES } from '../model/events.ts';
 import type { Backing, Step, StepResult } from '../scenario/step.ts';
@@ -222,12 +222,7 @@ export class KernelModel implements ExploreModel<State> {
     return i;
   }
 
-  /**
-   * Also (before checking) lets `next` share prev's objects where they are equal (shareUnchanged):
-   * the explorer calls check() for every new state, which it then keeps in its frontier.
-   */
   check(prev: State | null, a: number, next: State): Violation | null {
-    if (prev !== null && prev !== next) shareUnchanged(prev, next, this.actionProc[a]!);
     const step = prev === null ? null : this.actions[a]!;
     const r = checkInvariants(this.kernel, next, this.invariants, prev, step, prev === null ? null : this.lastResult);
     return r === null ? null : { invariant: r.invariant, message: r.message };

@@ -75,7 +75,7 @@ describe('translateTrace', () => {
     expect(rep.firstViolation?.step).toBe(r.violation!.depth);
     expect(rep.violation?.invariant).toBe(r.violation!.invariant);
     // Witness traces too: each one's last step raises its event.
-    const names = m.witnessNames;
+    const names: readonly string[] = m.witnessNames;
     for (const [name, t] of Object.entries(r.witnessTraces)) {
       if (t === null) continue;
       const w = replay(m, t);
