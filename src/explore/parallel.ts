@@ -23,7 +23,8 @@
 //    checkTransition there, so the worker also ran checkTransition: the step is a violation iff
 //    that failed (the worker then ends the unit), else the merge goes on past it.
 // The first violation, model exception, or limit in merge order ends the search; units after it
-// are ignored, which is why the verdict and trace do not depend on timing.
+// are ignored, which is why the verdict and trace do not depend on timing. Paths are recorded on
+// decoded states and reported through model.translateTrace, as bfs does.
 //
 // Limits as in bfs: maxStates (exact, checked at the merge), maxMemoryBytes (fingerprint tables,
 // trace store, frontier slabs, buffered candidates, the workers' own sets), maxSeconds,
@@ -532,14 +533,36 @@ class ParallelRun<S> {
     }
     const thrown = stop.error!;
     if (stop.kind === 'decode') {
-      throw new ExploreError(`model failed to decode state ${stop.parent} (depth ${this.level}): ${thrown.text}`, this.trace.path(stop.parent), rebuildThrown(thrown));
+      throw new ExploreError(
+        `model failed to decode state ${stop.parent} (depth ${this.level}): ${thrown.text}`,
+        this.realTraceOrRecorded(this.trace.path(stop.parent)),
+        rebuildThrown(thrown),
+      );
     }
     this.transitions += d.counters.transitions;
     throw new ExploreError(
       `model threw while applying action ${stop.action} (${stop.description}) at depth ${this.level + 1}: ${thrown.text}`,
-      this.trace.path(stop.parent).concat(stop.action),
+      this.realTraceOrRecorded(this.trace.path(stop.parent).concat(stop.action)),
       rebuildThrown(thrown),
     );
+  }
+
+  /**
+   * A path recorded on decoded states as actions from the initial state (the workers expand
+   * decoded states; see ExploreModel.translateTrace), as bfs reports it.
+   */
+  private realTrace(path: number[]): number[] {
+    const m = this.model;
+    return m.translateTrace !== undefined ? m.translateTrace(path) : path;
+  }
+
+  /** realTrace, or the recorded path if the model fails on it (it is the model's failure we report). */
+  private realTraceOrRecorded(path: number[]): number[] {
+    try {
+      return this.realTrace(path);
+    } catch {
+      return path;
+    }
   }
 
   private foundViolation(v: Violation, path: number[]): void {
@@ -651,7 +674,7 @@ class ParallelRun<S> {
     for (let b = 0; b < names.length; b++) {
       const d = this.witnessDepth[b]!;
       witnesses[names[b]!] = d < 0 ? null : d;
-      witnessTraces[names[b]!] = d < 0 ? null : this.trace.path(this.witnessFrom[b]!).concat(this.witnessAction[b]!);
+      witnessTraces[names[b]!] = d < 0 ? null : this.realTrace(this.trace.path(this.witnessFrom[b]!).concat(this.witnessAction[b]!));
     }
     const bytesPerState = states > 0 ? (this.shared.bytes() + this.levelSet.bytes() + this.trace.bytes()) / states : 0;
     this.notePeak();
@@ -678,7 +701,7 @@ class ParallelRun<S> {
       actionCounts: Array.from(this.actionCounts),
       witnesses,
       witnessTraces,
-      violation: this.violation,
+      violation: this.violation === null ? null : { ...this.violation, trace: this.realTrace(this.violation.trace) },
       collisionProbability: { optimistic: optimisticCollisionProbability(states, this.transitions + 1), observed },
       workers: this.nWorkers,
     };
