@@ -1,13 +1,15 @@
 // Micro-benchmarks of the explorer's own machinery on toy models, to guide optimisation:
 //   npx tsx src/explore/benchToy.ts [--quick]
-// Prints: fingerprint hashing speed by encoding length, fingerprint-set insert/lookup speed,
-// BFS throughput on toy models and the engine's overhead per transition (BFS time minus the
+// Prints: fingerprint hashing speed by encoding length, fingerprint-set insert/lookup speed and
+// memory, trace-store append speed and memory (on a synthetic breadth-first parent stream), BFS
+// throughput on toy models and the engine's overhead per transition (BFS time minus the
 // time the model's own enabled/successor/encode/check calls take on the same work).
 
 import { pathToFileURL } from 'node:url';
 import type { ExploreModel, Successor } from './model.ts';
 import { fingerprint64 } from './hash.ts';
 import { FingerprintSet } from './fingerprintSet.ts';
+import { TraceStore } from './traceStore.ts';
 import { bfsSync } from './bfs.ts';
 import { bitVectorModel } from './toyModels.ts';
 
@@ -95,8 +97,65 @@ function benchSet(lines: BenchLine[], quick: boolean): void {
   lines.push({ name: 'set bytes per fingerprint', value: set.bytes() / set.size, unit: 'B' });
   if (dup !== n) throw new Error('bench: duplicates not found');
   t0 = now();
+  let miss = 0;
+  for (let i = n; i < 2 * n; i++) {
+    key[0] = i;
+    fingerprint64(key, 1, fp);
+    if (!set.has(fp[0]!, fp[1]!)) miss++;
+  }
+  dt = now() - t0;
+  lines.push({ name: `hash+lookup ${n / 1e6}M absent`, value: (dt * 1e6) / n, unit: 'ns/op' });
+  if (miss !== n) throw new Error('bench: absent fingerprints found');
+  // Memory over all sizes (untimed): the worst bytes per fingerprint from 100,000 on.
+  const scan = new FingerprintSet();
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    key[0] = i;
+    fingerprint64(key, 1, fp);
+    scan.add(fp[0]!, fp[1]!);
+    if (i >= 100_000) worst = Math.max(worst, scan.bytes() / (i + 1));
+  }
+  lines.push({ name: `set bytes per fingerprint, worst over 0.1M..${n / 1e6}M`, value: worst, unit: 'B' });
+  t0 = now();
   set.consumeMinDistance();
   lines.push({ name: `observed-collision sort of ${n / 1e6}M`, value: (now() - t0) / 1000, unit: 's' });
+}
+
+/**
+ * Trace store on a synthetic breadth-first stream: states expanded in order each find 0-3 new
+ * states (by increasing actions out of 48), so parents never decrease.
+ */
+function benchTrace(lines: BenchLine[], quick: boolean): void {
+  const n = quick ? 1_000_000 : 10_000_000;
+  const parents = new Uint32Array(n);
+  const actions = new Uint16Array(n);
+  let x = 12345;
+  const rnd = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16;
+  let m = 1;
+  for (let p = 0; m < n; p++) {
+    const k = p < 100 ? 2 : rnd() % 4;
+    let a = -1;
+    for (let c = 0; c < k && m < n; c++) {
+      a += 1 + (rnd() % 12);
+      if (a >= 48) break;
+      parents[m] = p;
+      actions[m++] = a;
+    }
+  }
+  let t: TraceStore | null = null;
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) {
+    t = new TraceStore(48);
+    const t0 = now();
+    t.addRoot();
+    for (let i = 1; i < n; i++) t.add(parents[i]!, actions[i]!);
+    best = Math.min(best, now() - t0);
+  }
+  lines.push({ name: `trace store: add ${n / 1e6}M (48 actions, BFS order)`, value: (best * 1e6) / n, unit: 'ns/state' });
+  lines.push({ name: 'trace store bytes per state', value: t!.bytes() / n, unit: 'B' });
+  const t0 = now();
+  const path = t!.path(n - 1);
+  lines.push({ name: `trace store: path of depth ${path.length}`, value: (now() - t0) * 1000, unit: 'us' });
 }
 
 /** Time of the model's own calls over the BFS's work: all 2^n states × n actions. */
@@ -142,6 +201,7 @@ export function runToyBench(quick = false): BenchLine[] {
   const lines: BenchLine[] = [];
   benchHash(lines, quick);
   benchSet(lines, quick);
+  benchTrace(lines, quick);
   benchBfs(lines, quick);
   return lines;
 }

@@ -1,55 +1,180 @@
-// An open-addressing hash set of 64-bit fingerprints, stored in one Int32Array of 2 × capacity
-// (8 bytes a slot, the two halves of a fingerprint side by side: one cache line holds 8 slots).
-// Linear probing; grows by doubling when the load exceeds 3/4. The all-zero fingerprint marks an
-// empty slot, so a fingerprint (0, 0) is stored as (0, 1).
+// An open-addressing hash set of 64-bit fingerprints: 8 bytes a slot (the two halves of a
+// fingerprint side by side in an Int32Array, one cache line holds 8 slots), linear probing. The
+// all-zero fingerprint marks an empty slot, so a fingerprint (0, 0) is stored as (0, 1). Exact:
+// all 64 bits of every fingerprint are stored.
 //
 // States are numbered in insertion order: `add` returns the new state's index (0, 1, 2, ...)
 // or -1 if the fingerprint was already present. The set does not store the indices.
 //
-// Slot layout: table[2i] = lo, table[2i + 1] = hi, so on a little-endian machine the table's
-// buffer viewed as a BigUint64Array holds the fingerprints as hi·2^32 + lo (used to sort them
-// for the observed-collision estimate without any copying).
+// Memory. One table that doubles when its load reaches 3/4 swings between loads 3/8 and 3/4
+// (10.7 to 21.3 bytes a fingerprint). Growing by a smaller factor would keep the load higher but
+// move every entry more often (1 / (factor − 1) moves per insertion). Instead, a large set is
+// SEGMENTS independent tables ("segments"), chosen by the top SEGMENT_BITS bits of a 32-bit mix
+// of the fingerprint; each doubles on its own when its load exceeds SEGMENT_MAX_LOAD. Their
+// capacities are staggered over one doubling (segment k is sized in proportion to
+// 2^((k + 1/2) / SEGMENTS)) and, as the mix fills them evenly, they stay staggered: at any moment
+// their loads are spread over [SEGMENT_MAX_LOAD / 2, SEGMENT_MAX_LOAD], so the overall load stays
+// near SEGMENT_MAX_LOAD · ln 2 ≈ 0.59 (about 13.6 bytes a fingerprint; at most about 14.1 from
+// 100,000 fingerprints on, for fingerprints from a good hash), each entry moves about once (as
+// with plain doubling), and a growth copies one segment (1/SEGMENTS of the set), not everything:
+// the peak while growing is the set plus one segment, not twice the set.
+// A small set (up to SPLIT_AT slots) is one table that doubles at load 3/4; past that it splits.
+//
+// Home slot: a table's capacity is m · 2^e with a 6-bit m (32 ≤ m < 64), and the home slot of a
+// fingerprint is its mix's low 32 − SEGMENT_BITS bits f scaled to the capacity (multiply-high
+// range reduction, no power-of-two capacity needed): ⌊f · m · 2^e / 2^(32 − SEGMENT_BITS)⌋ =
+// (f · m) >>> (32 − SEGMENT_BITS − e), exact in 32-bit integer arithmetic as f · m < 2^32.
+//
+// Slot layout: table[2i] = lo, table[2i + 1] = hi, so on a little-endian machine a table's buffer
+// viewed as a BigUint64Array holds the fingerprints as hi·2^32 + lo (used to sort them for the
+// observed-collision estimate without any copying; the segments are then merged).
 
 import { endianness } from 'node:os';
 
-const MIN_CAPACITY = 1 << 10;
-/** Largest capacity (slots): the table is an Int32Array of 2 × capacity elements. */
+/** Largest total capacity (slots) of all tables. */
 export const MAX_CAPACITY = 2 ** 30;
+/** log2 of the number of segments. */
+const SEGMENT_BITS = 6;
+/** Number of segments (tables) of a large set. */
+export const SEGMENTS = 1 << SEGMENT_BITS;
+/** Bits of the mix below the segment bits: the home slot's source. */
+const FRAC_BITS = 32 - SEGMENT_BITS;
+const FRAC_MASK = (1 << FRAC_BITS) - 1;
+/** Capacity mantissas m are in [M_MIN, 2 · M_MIN): f · m < 2^FRAC_BITS · 2^6 = 2^32. */
+const M_MIN = 32;
+/** The small set's first table: 1024 slots = 32 · 2^5. */
+const MIN_EXP = 5;
+/** A small set's single table splits into SEGMENTS tables instead of growing past this many slots. */
+const SPLIT_AT = 1 << 14;
+/** A small set's single table doubles when its load would exceed 3/4. */
+const SMALL_MAX_LOAD = 0.75;
+/** A segment doubles when its load would exceed this. */
+const SEGMENT_MAX_LOAD = 0.85;
+
+/** Most entries a table of `cap` slots holds before it grows. */
+function growAtFor(cap: number, maxLoad: number): number {
+  return Math.floor(cap * maxLoad);
+}
 
 /**
- * Home slot of a fingerprint: Fibonacci hashing of both halves (top bits of a multiply), so that
- * even structured (non-random) fingerprints spread over the table.
+ * 32-bit mix of both halves of a fingerprint (as a uint32): so that even structured
+ * (non-random) fingerprints spread. Its top SEGMENT_BITS bits choose the segment, the others
+ * the home slot in it.
  */
-function slotOf(hi: number, lo: number, shift: number): number {
-  return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> shift;
+function mix(hi: number, lo: number): number {
+  return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0;
 }
 
-function roundUpPow2(n: number): number {
-  let c = MIN_CAPACITY;
-  while (c < n) c *= 2;
-  return c;
+/** Home slot of mix `v` in a table of m · 2^(FRAC_BITS − shift) slots. */
+function home(v: number, m: number, shift: number): number {
+  return Math.imul(v & FRAC_MASK, m) >>> shift;
 }
 
-/** Capacity needed to hold `n` fingerprints at load ≤ 3/4. */
-function capacityFor(n: number): number {
-  return roundUpPow2(Math.ceil((n * 4) / 3) + 1);
+/** Insert all fingerprints of table `from` into the empty table `t` (capacity m · 2^(FRAC_BITS − shift)). */
+function rehash(from: Int32Array, t: Int32Array, m: number, shift: number): void {
+  const cap = t.length >>> 1;
+  for (let j = 0; j < from.length; j += 2) {
+    const lo = from[j]!;
+    const hi = from[j + 1]!;
+    if ((lo | hi) === 0) continue;
+    let i = home(mix(hi, lo), m, shift);
+    while ((t[i << 1]! | t[(i << 1) + 1]!) !== 0) if (++i === cap) i = 0;
+    t[i << 1] = lo;
+    t[(i << 1) + 1] = hi;
+  }
 }
+
+/** Per-segment fields in `FingerprintSet.meta`, META ints each. */
+const META = 4;
+const M = 0; // capacity mantissa m
+const SHIFT = 1; // FRAC_BITS − e: capacity = m · 2^e
+const COUNT = 2; // fingerprints held
+const GROW_AT = 3; // grows when COUNT exceeds this
 
 export class FingerprintSet {
-  private table: Int32Array;
-  private mask: number;
-  private shift: number;
-  private capacity: number;
-  private growAt: number;
+  /** Table of each value of the mix's top SEGMENT_BITS bits (all the same one while small). */
+  private tabs: Int32Array[] = [];
+  /** Per segment (index k · META): m, shift, count, growAt. While small all point at segment 0's. */
+  private meta = new Int32Array(SEGMENTS * META);
+  private split = false;
   private count = 0;
+  /** Sum of the tables' capacities (slots). */
+  private capacity = 0;
 
-  /** `expected`: how many fingerprints to size the initial table for (default: a small table). */
+  /** `expected`: how many fingerprints to size the initial table(s) for (default: a small table). */
   constructor(expected = 0) {
-    this.capacity = capacityFor(expected);
-    this.table = new Int32Array(this.capacity * 2);
-    this.mask = this.capacity - 1;
-    this.shift = 32 - Math.log2(this.capacity);
-    this.growAt = (this.capacity >>> 2) * 3;
+    this.init(expected);
+  }
+
+  private init(expected: number): void {
+    this.count = 0;
+    this.cacheMore = -1;
+    if (expected <= growAtFor(SPLIT_AT, SMALL_MAX_LOAD)) {
+      let e = MIN_EXP;
+      while (growAtFor(M_MIN << e, SMALL_MAX_LOAD) < expected) e++;
+      this.single(M_MIN, e);
+    } else {
+      // Room for `expected` even where the hash puts 4 standard deviations more than the mean.
+      this.staggered(expected * (1 + 4 / Math.sqrt(expected / SEGMENTS)));
+      if (this.capacity > MAX_CAPACITY) {
+        this.init(0);
+        throw new RangeError(`fingerprint set: more than ${MAX_CAPACITY} slots`);
+      }
+    }
+  }
+
+  /** Become a single empty table of m · 2^e slots. */
+  private single(m: number, e: number): void {
+    const t = new Int32Array((m << e) * 2);
+    this.tabs = Array.from({ length: SEGMENTS }, () => t);
+    this.split = false;
+    this.meta.fill(0);
+    this.setMeta(0, m, e, 0, SMALL_MAX_LOAD);
+    this.capacity = m << e;
+  }
+
+  private setMeta(k: number, m: number, e: number, count: number, maxLoad: number): void {
+    const b = k * META;
+    this.meta[b + M] = m;
+    this.meta[b + SHIFT] = FRAC_BITS - e;
+    this.meta[b + COUNT] = count;
+    this.meta[b + GROW_AT] = growAtFor(m * 2 ** e, maxLoad);
+  }
+
+  /** Capacity of segment k. */
+  private capOf(k: number): number {
+    return this.tabs[k]!.length >>> 1;
+  }
+
+  /**
+   * Become SEGMENTS empty segments for `n` fingerprints, capacities staggered over one doubling:
+   * segment k gets at least (n / SEGMENTS) / SEGMENT_MAX_LOAD · 2^((k + 1/2) / SEGMENTS) slots, so
+   * that their growths (each doubles when full) are spread evenly.
+   */
+  private staggered(n: number): void {
+    const base = n / SEGMENTS / SEGMENT_MAX_LOAD;
+    this.tabs = [];
+    this.capacity = 0;
+    for (let k = 0; k < SEGMENTS; k++) {
+      const want = Math.max(M_MIN, base * 2 ** ((k + 0.5) / SEGMENTS));
+      let e = Math.max(0, Math.floor(Math.log2(want)) - 5);
+      while (M_MIN * 2 ** (e + 1) <= want) e++;
+      while (e > 0 && M_MIN * 2 ** e > want) e--;
+      let m = Math.ceil(want / 2 ** e);
+      if (m >= 2 * M_MIN) {
+        m = M_MIN;
+        e++;
+      }
+      const cap = m * 2 ** e;
+      if (cap > MAX_CAPACITY) {
+        this.capacity = Infinity;
+        return;
+      }
+      this.tabs.push(new Int32Array(cap * 2));
+      this.setMeta(k, m, e, 0, SEGMENT_MAX_LOAD);
+      this.capacity += cap;
+    }
+    this.split = true;
   }
 
   /** Number of fingerprints stored. */
@@ -57,7 +182,7 @@ export class FingerprintSet {
     return this.count;
   }
 
-  /** Number of slots. */
+  /** Number of slots (all tables). */
   get slots(): number {
     return this.capacity;
   }
@@ -70,9 +195,13 @@ export class FingerprintSet {
     hi |= 0;
     lo |= 0;
     if ((hi | lo) === 0) lo = 1;
-    const t = this.table;
-    const mask = this.mask;
-    let i = slotOf(hi, lo, this.shift);
+    const v = mix(hi, lo);
+    const k = v >>> FRAC_BITS;
+    const t = this.tabs[k]!;
+    const meta = this.meta;
+    const b = this.split ? k * META : 0;
+    const cap = t.length >>> 1;
+    let i = home(v, meta[b + M]!, meta[b + SHIFT]!);
     for (;;) {
       const j = i << 1;
       const l = t[j]!;
@@ -80,12 +209,11 @@ export class FingerprintSet {
       if ((l | h) === 0) {
         t[j] = lo;
         t[j + 1] = hi;
-        const index = this.count++;
-        if (this.count > this.growAt) this.grow();
-        return index;
+        if (++meta[b + COUNT]! > meta[b + GROW_AT]!) this.grow(b / META);
+        return this.count++;
       }
       if (l === lo && h === hi) return -1;
-      i = (i + 1) & mask;
+      if (++i === cap) i = 0;
     }
   }
 
@@ -94,137 +222,289 @@ export class FingerprintSet {
     hi |= 0;
     lo |= 0;
     if ((hi | lo) === 0) lo = 1;
-    const t = this.table;
-    const mask = this.mask;
-    let i = slotOf(hi, lo, this.shift);
+    const v = mix(hi, lo);
+    const k = v >>> FRAC_BITS;
+    const t = this.tabs[k]!;
+    const meta = this.meta;
+    const b = this.split ? k * META : 0;
+    const cap = t.length >>> 1;
+    let i = home(v, meta[b + M]!, meta[b + SHIFT]!);
     for (;;) {
       const j = i << 1;
       const l = t[j]!;
       const h = t[j + 1]!;
       if ((l | h) === 0) return false;
       if (l === lo && h === hi) return true;
-      i = (i + 1) & mask;
+      if (++i === cap) i = 0;
     }
   }
 
-  private grow(): void {
-    const newCap = this.capacity * 2;
-    if (newCap > MAX_CAPACITY) throw new RangeError(`fingerprint set: more than ${MAX_CAPACITY} slots`);
-    const old = this.table;
-    const t = new Int32Array(newCap * 2);
-    const mask = newCap - 1;
-    const shift = 32 - Math.log2(newCap);
+  /** Segment `k` is over its load: double it (or, while small, double or split the single table). */
+  private grow(k: number): void {
+    const meta = this.meta;
+    const b = k * META;
+    const old = this.tabs[k]!;
+    const oldCap = old.length >>> 1;
+    const m = meta[b + M]!;
+    const e = FRAC_BITS - meta[b + SHIFT]! + 1;
+    const count = meta[b + COUNT]!;
+    if (!this.split) {
+      if (oldCap >= SPLIT_AT) return this.splitUp(old);
+      this.single(m, e);
+      rehash(old, this.tabs[0]!, m, FRAC_BITS - e);
+      meta[COUNT] = count;
+      return;
+    }
+    const cap = m * 2 ** e;
+    if (this.capacity + cap - oldCap > MAX_CAPACITY) throw new RangeError(`fingerprint set: more than ${MAX_CAPACITY} slots`);
+    const t = new Int32Array(cap * 2);
+    rehash(old, t, m, FRAC_BITS - e);
+    this.tabs[k] = t;
+    this.setMeta(k, m, e, count, SEGMENT_MAX_LOAD);
+    this.capacity += cap - oldCap;
+  }
+
+  /** The single table is full: move its fingerprints into SEGMENTS staggered segments. */
+  private splitUp(old: Int32Array): void {
+    this.staggered(this.meta[COUNT]!);
+    const meta = this.meta;
     for (let j = 0; j < old.length; j += 2) {
       const lo = old[j]!;
       const hi = old[j + 1]!;
       if ((lo | hi) === 0) continue;
-      let i = slotOf(hi, lo, shift);
-      while ((t[i << 1]! | t[(i << 1) + 1]!) !== 0) i = (i + 1) & mask;
+      const v = mix(hi, lo);
+      const k = v >>> FRAC_BITS;
+      const t = this.tabs[k]!;
+      const b = k * META;
+      const cap = t.length >>> 1;
+      let i = home(v, meta[b + M]!, meta[b + SHIFT]!);
+      while ((t[i << 1]! | t[(i << 1) + 1]!) !== 0) if (++i === cap) i = 0;
       t[i << 1] = lo;
       t[(i << 1) + 1] = hi;
+      // A segment that gets more than its share grows at once.
+      if (++meta[b + COUNT]! > meta[b + GROW_AT]!) this.grow(k);
     }
-    this.table = t;
-    this.capacity = newCap;
-    this.mask = mask;
-    this.shift = shift;
-    this.growAt = (newCap >>> 2) * 3;
   }
 
-  /** Bytes held by the table now. */
+  /** Bytes held by the tables now. */
   bytes(): number {
-    return this.table.byteLength;
+    return this.capacity * 8;
   }
 
-  /** Bytes the table will occupy once it holds `more` more fingerprints (after any growth). */
-  bytesAfter(more: number): number {
-    let cap = this.capacity;
-    let growAt = this.growAt;
-    const n = this.count + more;
-    while (n > growAt) {
-      cap *= 2;
-      growAt = (cap >>> 2) * 3;
+  /** Cached upper bound for `bytesAfter`, see `segmentsAfter`. */
+  private cacheMore = -1;
+  private cacheUntil = -1;
+  private cacheSlots = 0;
+  private cachePeak = 0;
+
+  /**
+   * Upper bound of the total capacity (and of the largest table alive next to it while growing)
+   * once `more` more fingerprints are added to the segments, however they spread: as if each
+   * segment received all of them. Exact when at most one segment would grow, which is the case
+   * the explorer asks about (one state's successors); cached, recomputed every SLACK insertions.
+   */
+  private segmentsAfter(more: number): void {
+    if (more === this.cacheMore && this.count <= this.cacheUntil) return;
+    const SLACK = 64;
+    let slots = 0;
+    let peak = 0;
+    for (let k = 0; k < SEGMENTS; k++) {
+      const n = this.meta[k * META + COUNT]! + more + SLACK;
+      let cap = this.capOf(k);
+      let prev = 0;
+      while (growAtFor(cap, SEGMENT_MAX_LOAD) < n) {
+        prev = cap;
+        cap *= 2;
+      }
+      slots += cap;
+      if (prev > peak) peak = prev;
     }
-    return cap * 8;
+    this.cacheMore = more;
+    this.cacheUntil = this.count + SLACK;
+    this.cacheSlots = slots;
+    this.cachePeak = peak;
   }
 
   /**
-   * Peak bytes while making room for `more` more fingerprints: while the table doubles, the old
-   * and the new table are both alive.
+   * Upper bound of the total capacity of segments of total capacity `slots` once they hold `n`
+   * fingerprints in all, however these spread: a segment that grew last from c slots held more
+   * than α · c of them, and now has 2c < 2 · n_k / α slots.
+   */
+  private static grownBound(slots: number, n: number): number {
+    return slots + (2 / SEGMENT_MAX_LOAD) * n;
+  }
+
+  /**
+   * Capacity (slots) once `more` more fingerprints are added, and the capacity of the largest
+   * table alive next to it while growing (0 if none grows): upper bounds (exact for a small set).
+   */
+  private after(more: number): [number, number] {
+    const n = this.count + more;
+    if (this.split) {
+      const b = FingerprintSet.grownBound(this.capacity, n);
+      // A segment grew from c slots when it held more than α · c of the n.
+      const peakB = n / SEGMENT_MAX_LOAD;
+      if (more > 1 << 20) return [b, peakB];
+      this.segmentsAfter(more);
+      return this.cacheSlots <= b ? [this.cacheSlots, this.cachePeak] : [b, peakB];
+    }
+    let cap = this.capacity;
+    let prev = 0;
+    while (growAtFor(cap, SMALL_MAX_LOAD) < n) {
+      if (cap >= SPLIT_AT) {
+        // It splits into staggered segments (for growAt + 1 fingerprints, about 1.7 times as many
+        // slots), which may grow while the single table is still alive.
+        const split = ((growAtFor(cap, SMALL_MAX_LOAD) + 1) / SEGMENT_MAX_LOAD) * 1.5 + SEGMENTS * M_MIN;
+        return [FingerprintSet.grownBound(split, n), cap + n / SEGMENT_MAX_LOAD];
+      }
+      prev = cap;
+      cap *= 2;
+    }
+    return [cap, prev];
+  }
+
+  /**
+   * Bytes the tables will occupy once they hold `more` more fingerprints (after any growth): an
+   * upper bound, exact while the set is a single table; for segments, exact when `more` is
+   * small (at most one segment's growth away), else as if each segment received all `more`.
+   */
+  bytesAfter(more: number): number {
+    return Math.max(this.bytes(), this.after(more)[0] * 8);
+  }
+
+  /**
+   * Peak bytes while making room for `more` more fingerprints: while a table grows, the old and
+   * the new one are both alive (one segment at a time; a small set's single table whole).
    */
   peakBytesAfter(more: number): number {
-    const after = this.bytesAfter(more);
-    const now = this.bytes();
-    return after === now ? now : after + after / 2;
+    const [cap, prev] = this.after(more);
+    return Math.max(this.bytes(), (cap + prev) * 8);
   }
 
   /**
-   * Whether holding `more` more fingerprints would take the table (at its growth peak) plus
+   * Whether holding `more` more fingerprints would take the tables (at their growth peak) plus
    * `otherBytes` beyond `budgetBytes`.
    */
   wouldExceed(more: number, budgetBytes: number, otherBytes = 0): boolean {
     return this.peakBytesAfter(more) + otherBytes > budgetBytes;
   }
 
-  /** Calls `f(hi, lo)` for every fingerprint, in table order (uint32 halves). */
+  /** The distinct tables and their fingerprint counts. */
+  private tables(): [Int32Array, number][] {
+    if (!this.split) return [[this.tabs[0]!, this.count]];
+    return this.tabs.map((t, k) => [t, this.meta[k * META + COUNT]!]);
+  }
+
+  /** Calls `f(hi, lo)` for every fingerprint (uint32 halves), table by table in slot order. */
   forEach(f: (hi: number, lo: number) => void): void {
-    const t = this.table;
-    for (let j = 0; j < t.length; j += 2) {
-      const lo = t[j]!;
-      const hi = t[j + 1]!;
-      if ((lo | hi) !== 0) f(hi >>> 0, lo >>> 0);
+    for (const [t] of this.tables()) {
+      for (let j = 0; j < t.length; j += 2) {
+        const lo = t[j]!;
+        const hi = t[j + 1]!;
+        if ((lo | hi) !== 0) f(hi >>> 0, lo >>> 0);
+      }
     }
   }
 
   /**
    * The smallest distance between two stored fingerprints, as unsigned 64-bit numbers (a double;
    * Infinity with fewer than two). TLC's "actual" collision estimate is 1 / this.
-   * DESTRUCTIVE: sorts the table in place (no extra memory); the set is emptied afterwards.
+   * DESTRUCTIVE: sorts the tables in place (no extra memory; segments are then merged); the set
+   * is emptied afterwards.
    */
   consumeMinDistance(): number {
     const n = this.count;
     let min = Infinity;
-    if (n >= 2) {
-      const t = this.table;
-      if (endianness() === 'LE') {
-        new BigUint64Array(t.buffer, t.byteOffset, t.length >>> 1).sort();
-        // Empty slots (0) sort first; the occupied ones are the last n, ascending.
-        const start = (this.capacity - n) * 2;
-        let prevHi = t[start + 1]! >>> 0;
-        let prevLo = t[start]! >>> 0;
-        for (let j = start + 2; j < t.length; j += 2) {
-          const hi = t[j + 1]! >>> 0;
-          const lo = t[j]! >>> 0;
-          const d = (hi - prevHi) * 4294967296 + (lo - prevLo);
-          if (d < min) min = d;
-          prevHi = hi;
-          prevLo = lo;
-        }
-      } else {
-        const his = new Float64Array(n);
-        const los = new Float64Array(n);
-        let k = 0;
-        this.forEach((hi, lo) => {
-          his[k] = hi;
-          los[k++] = lo;
-        });
-        const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => his[x]! - his[y]! || los[x]! - los[y]!);
-        for (let i = 1; i < n; i++) {
-          const d = (his[order[i]!]! - his[order[i - 1]!]!) * 4294967296 + (los[order[i]!]! - los[order[i - 1]!]!);
-          if (d < min) min = d;
-        }
+    if (n >= 2) min = endianness() === 'LE' ? this.minDistanceSorted() : this.minDistanceCopy();
+    this.clear();
+    return min;
+  }
+
+  /** Little-endian: sort each table as a BigUint64Array, then merge them in order. */
+  private minDistanceSorted(): number {
+    const tabs = this.tables();
+    const runs = tabs.length;
+    // Per table: slot of its next fingerprint in ascending order (empty slots sort first), its
+    // end, and that fingerprint's halves (the heap's keys).
+    const pos = new Float64Array(runs);
+    const end = new Float64Array(runs);
+    const keyHi = new Float64Array(runs);
+    const keyLo = new Float64Array(runs);
+    // Binary min-heap of the tables with fingerprints left.
+    const heap = new Int32Array(runs);
+    let size = 0;
+    for (let k = 0; k < runs; k++) {
+      const [t, count] = tabs[k]!;
+      new BigUint64Array(t.buffer, t.byteOffset, t.length >>> 1).sort();
+      end[k] = t.length >>> 1;
+      pos[k] = end[k]! - count;
+      if (count > 0) {
+        keyHi[k] = t[pos[k]! * 2 + 1]! >>> 0;
+        keyLo[k] = t[pos[k]! * 2]! >>> 0;
+        heap[size++] = k;
       }
     }
-    this.clear();
+    const less = (a: number, b: number) => keyHi[a]! < keyHi[b]! || (keyHi[a] === keyHi[b] && keyLo[a]! < keyLo[b]!);
+    const down = (i: number) => {
+      const k = heap[i]!;
+      for (;;) {
+        let c = 2 * i + 1;
+        if (c >= size) break;
+        if (c + 1 < size && less(heap[c + 1]!, heap[c]!)) c++;
+        if (!less(heap[c]!, k)) break;
+        heap[i] = heap[c]!;
+        i = c;
+      }
+      heap[i] = k;
+    };
+    for (let i = (size >> 1) - 1; i >= 0; i--) down(i);
+    let min = Infinity;
+    let prevHi = -1;
+    let prevLo = 0;
+    while (size > 0) {
+      const k = heap[0]!;
+      const hi = keyHi[k]!;
+      const lo = keyLo[k]!;
+      if (prevHi >= 0) {
+        const d = (hi - prevHi) * 4294967296 + (lo - prevLo);
+        if (d < min) min = d;
+      }
+      prevHi = hi;
+      prevLo = lo;
+      const p = ++pos[k]!;
+      if (p < end[k]!) {
+        const t = tabs[k]![0];
+        keyHi[k] = t[p * 2 + 1]! >>> 0;
+        keyLo[k] = t[p * 2]! >>> 0;
+      } else {
+        heap[0] = heap[--size]!;
+      }
+      if (size > 0) down(0);
+    }
+    return min;
+  }
+
+  /** Any endianness: copy the fingerprints out and sort them. */
+  private minDistanceCopy(): number {
+    const n = this.count;
+    const his = new Float64Array(n);
+    const los = new Float64Array(n);
+    let k = 0;
+    this.forEach((hi, lo) => {
+      his[k] = hi;
+      los[k++] = lo;
+    });
+    const order = Array.from({ length: n }, (_, i) => i).sort((x, y) => his[x]! - his[y]! || los[x]! - los[y]!);
+    let min = Infinity;
+    for (let i = 1; i < n; i++) {
+      const d = (his[order[i]!]! - his[order[i - 1]!]!) * 4294967296 + (los[order[i]!]! - los[order[i - 1]!]!);
+      if (d < min) min = d;
+    }
     return min;
   }
 
   /** Remove everything (keeps a minimal table). */
   clear(): void {
-    this.capacity = MIN_CAPACITY;
-    this.table = new Int32Array(this.capacity * 2);
-    this.mask = this.capacity - 1;
-    this.shift = 32 - Math.log2(this.capacity);
-    this.growAt = (this.capacity >>> 2) * 3;
-    this.count = 0;
+    this.init(0);
   }
 }
