@@ -4,7 +4,8 @@
 //
 // Each worker builds its own copy of the model from a factory module (parallelProtocol.ts). The
 // frontier of a level is a slab of canonical encodings in SharedArrayBuffers; the coordinator cuts
-// it into units of consecutive states and hands them out in order, at most two queued per worker.
+// it into units of consecutive states as it hands them out in order (guided self-scheduling:
+// smaller units toward the end of a level), at most two queued per worker.
 // A worker decodes each state (model.decode), applies every enabled action, encodes and
 // fingerprints the successors and drops those in the global fingerprint table (a shared table of
 // every earlier level, which the coordinator writes only between levels, so the workers read it
@@ -54,9 +55,9 @@ export interface ParallelBfsOptions extends BfsOptions {
   /** Worker threads (default: os.availableParallelism()). */
   workers?: number;
   /**
-   * Largest number of frontier states in one unit of work (default 1024). A level is cut into
-   * about 8 units a worker, at most this big: bigger units mean fewer messages and fewer states
-   * found by two workers (each checks it), smaller ones a shorter wait at the end of a level.
+   * Largest number of frontier states in one unit of work (default 1024). Units are a quarter of
+   * a worker's share of the level's unassigned states, at most this many: bigger units mean
+   * fewer messages and fewer states found by two workers (each checks it).
    */
   unitStates?: number;
   /** A worker sends a unit's candidates in batches of about this many words (default 2^18). */
@@ -112,26 +113,46 @@ class SharedSlab {
     return this.held;
   }
 
-  /** Units of at most `per` consecutive states (never across segments); `first`: index of state 0. */
-  units(per: number, first: number): Unit[] {
-    const out: Unit[] = [];
-    let index = first;
-    for (let s = 0; s < this.segments.length; s++) {
-      const seg = this.segments[s]!;
-      const end = this.ends[s]!;
-      let pos = 0;
-      while (pos < end) {
-        const off = pos;
-        let count = 0;
-        while (count < per && pos < end) {
-          pos += seg[pos]! + 1;
-          count++;
-        }
-        out.push({ seg: s, off, count, first: index });
-        index += count;
-      }
+  // Read cursor: units are cut as they are handed out.
+  private rseg = 0;
+  private rpos = 0;
+  private rindex = 0;
+  private read = 0;
+
+  /** Start cutting units; `first`: global index of the slab's first state. */
+  startReading(first: number): void {
+    this.rseg = 0;
+    this.rpos = 0;
+    this.rindex = first;
+    this.read = 0;
+  }
+
+  /** States not yet cut into units. */
+  get unread(): number {
+    return this.count - this.read;
+  }
+
+  /** The next unit: at most `per` consecutive states (never across segments), or null. */
+  nextUnit(per: number): Unit | null {
+    while (this.rseg < this.segments.length && this.rpos >= this.ends[this.rseg]!) {
+      this.rseg++;
+      this.rpos = 0;
     }
-    return out;
+    if (this.rseg >= this.segments.length) return null;
+    const seg = this.segments[this.rseg]!;
+    const end = this.ends[this.rseg]!;
+    const off = this.rpos;
+    let pos = off;
+    let count = 0;
+    while (count < per && pos < end) {
+      pos += seg[pos]! + 1;
+      count++;
+    }
+    const u: Unit = { seg: this.rseg, off, count, first: this.rindex };
+    this.rpos = pos;
+    this.rindex += count;
+    this.read += count;
+    return u;
   }
 }
 
@@ -402,9 +423,8 @@ class ParallelRun<S> {
   }
 
   private startLevel(): void {
-    const first = this.trace.size - this.cur.count;
-    const per = Math.min(this.unitStates, Math.max(1, Math.ceil(this.cur.count / (this.nWorkers * 8))));
-    this.units = this.cur.units(per, first);
+    this.cur.startReading(this.trace.size - this.cur.count);
+    this.units = [];
     this.nextSend = 0;
     this.nextMerge = 0;
     this.mergedParents = 0;
@@ -429,14 +449,22 @@ class ParallelRun<S> {
     this.dispatch();
   }
 
+  /**
+   * Hand out units to workers with room in their queue. Guided self-scheduling: a unit is a
+   * quarter of a worker's share of what is left (at most unitStates), so the units shrink toward
+   * the end of a level and the workers finish it together.
+   */
   private dispatch(): void {
     const window = Math.max(16, 4 * this.nWorkers);
     for (;;) {
-      if (this.nextSend >= this.units.length || this.nextSend > this.stopUnit || this.nextSend >= this.nextMerge + window) return;
+      if (this.cur.unread === 0 || this.nextSend > this.stopUnit || this.nextSend >= this.nextMerge + window) return;
       let best: Slot | null = null;
       for (const s of this.slots) if (s.queued < QUEUED_PER_WORKER && (best === null || s.queued < best.queued)) best = s;
       if (best === null) return;
-      const u = this.units[this.nextSend]!;
+      const per = Math.min(this.unitStates, Math.max(1, Math.ceil(this.cur.unread / (this.nWorkers * 4))));
+      const u = this.cur.nextUnit(per);
+      if (u === null) return;
+      this.units.push(u);
       const msg: ToWorker = { type: 'unit', id: this.nextSend, seg: u.seg, off: u.off, count: u.count, first: u.first };
       best.worker.postMessage(msg);
       best.queued++;
@@ -462,7 +490,7 @@ class ParallelRun<S> {
       this.mergedParents += this.units[this.nextMerge]!.count;
       this.nextMerge++;
     }
-    if (!this.finished && this.nextMerge === this.units.length) this.levelDone();
+    if (!this.finished && this.nextMerge === this.units.length && this.cur.unread === 0) this.levelDone();
   }
 
   private mergeBatch(b: Batch, done: DoneMsg | null): void {
