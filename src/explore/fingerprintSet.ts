@@ -65,19 +65,23 @@ function mix(hi: number, lo: number): number {
   return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0;
 }
 
-/** Home slot of mix `v` in a table of m · 2^(FRAC_BITS − shift) slots. */
-function home(v: number, m: number, shift: number): number {
-  return Math.imul(v & FRAC_MASK, m) >>> shift;
+/**
+ * Home slot of mix `v` in a table of `cap` = m · 2^e slots (32 ≤ m < 64, e ≤ FRAC_BITS):
+ * (f · m) >>> (FRAC_BITS − e), where FRAC_BITS − e = clz32(cap) as ⌊log2 cap⌋ = e + 5.
+ */
+function home(v: number, cap: number): number {
+  const s = Math.clz32(cap);
+  return Math.imul(v & FRAC_MASK, cap >>> (FRAC_BITS - s)) >>> s;
 }
 
-/** Insert all fingerprints of table `from` into the empty table `t` (capacity m · 2^(FRAC_BITS − shift)). */
-function rehash(from: Int32Array, t: Int32Array, m: number, shift: number): void {
+/** Insert all fingerprints of table `from` into the empty table `t`. */
+function rehash(from: Int32Array, t: Int32Array): void {
   const cap = t.length >>> 1;
   for (let j = 0; j < from.length; j += 2) {
     const lo = from[j]!;
     const hi = from[j + 1]!;
     if ((lo | hi) === 0) continue;
-    let i = home(mix(hi, lo), m, shift);
+    let i = home(mix(hi, lo), cap);
     while ((t[i << 1]! | t[(i << 1) + 1]!) !== 0) if (++i === cap) i = 0;
     t[i << 1] = lo;
     t[(i << 1) + 1] = hi;
@@ -85,16 +89,14 @@ function rehash(from: Int32Array, t: Int32Array, m: number, shift: number): void
 }
 
 /** Per-segment fields in `FingerprintSet.meta`, META ints each. */
-const META = 4;
-const M = 0; // capacity mantissa m
-const SHIFT = 1; // FRAC_BITS − e: capacity = m · 2^e
-const COUNT = 2; // fingerprints held
-const GROW_AT = 3; // grows when COUNT exceeds this
+const META = 2;
+const COUNT = 0; // fingerprints held
+const GROW_AT = 1; // grows when COUNT exceeds this
 
 export class FingerprintSet {
   /** Table of each value of the mix's top SEGMENT_BITS bits (all the same one while small). */
   private tabs: Int32Array[] = [];
-  /** Per segment (index k · META): m, shift, count, growAt. While small all point at segment 0's. */
+  /** Per segment (index k · META): count, growAt. While small, segment 0's are the table's. */
   private meta = new Int32Array(SEGMENTS * META);
   private split = false;
   private count = 0;
@@ -129,16 +131,13 @@ export class FingerprintSet {
     this.tabs = Array.from({ length: SEGMENTS }, () => t);
     this.split = false;
     this.meta.fill(0);
-    this.setMeta(0, m, e, 0, SMALL_MAX_LOAD);
+    this.setMeta(0, m << e, 0, SMALL_MAX_LOAD);
     this.capacity = m << e;
   }
 
-  private setMeta(k: number, m: number, e: number, count: number, maxLoad: number): void {
-    const b = k * META;
-    this.meta[b + M] = m;
-    this.meta[b + SHIFT] = FRAC_BITS - e;
-    this.meta[b + COUNT] = count;
-    this.meta[b + GROW_AT] = growAtFor(m * 2 ** e, maxLoad);
+  private setMeta(k: number, cap: number, count: number, maxLoad: number): void {
+    this.meta[k * META + COUNT] = count;
+    this.meta[k * META + GROW_AT] = growAtFor(cap, maxLoad);
   }
 
   /** Capacity of segment k. */
@@ -171,7 +170,7 @@ export class FingerprintSet {
         return;
       }
       this.tabs.push(new Int32Array(cap * 2));
-      this.setMeta(k, m, e, 0, SEGMENT_MAX_LOAD);
+      this.setMeta(k, cap, 0, SEGMENT_MAX_LOAD);
       this.capacity += cap;
     }
     this.split = true;
@@ -192,16 +191,11 @@ export class FingerprintSet {
    * Returns the new entry's index (= the size before insertion), or -1 if it was present.
    */
   add(hi: number, lo: number): number {
-    hi |= 0;
-    lo |= 0;
     if ((hi | lo) === 0) lo = 1;
     const v = mix(hi, lo);
-    const k = v >>> FRAC_BITS;
-    const t = this.tabs[k]!;
-    const meta = this.meta;
-    const b = this.split ? k * META : 0;
+    const t = this.tabs[v >>> FRAC_BITS]!;
     const cap = t.length >>> 1;
-    let i = home(v, meta[b + M]!, meta[b + SHIFT]!);
+    let i = home(v, cap);
     for (;;) {
       const j = i << 1;
       const l = t[j]!;
@@ -209,59 +203,58 @@ export class FingerprintSet {
       if ((l | h) === 0) {
         t[j] = lo;
         t[j + 1] = hi;
-        if (++meta[b + COUNT]! > meta[b + GROW_AT]!) this.grow(b / META);
-        return this.count++;
+        return this.added(v);
       }
-      if (l === lo && h === hi) return -1;
+      // (xor compares int32 and uint32 patterns alike)
+      if (((l ^ lo) | (h ^ hi)) === 0) return -1;
       if (++i === cap) i = 0;
     }
   }
 
+  /** Count a fingerprint (with mix `v`) just stored; grow its table if over its load. */
+  private added(v: number): number {
+    const k = this.split ? v >>> FRAC_BITS : 0;
+    const meta = this.meta;
+    if (++meta[k * META + COUNT]! > meta[k * META + GROW_AT]!) this.grow(k);
+    return this.count++;
+  }
+
   /** Whether the fingerprint (hi, lo) is present. */
   has(hi: number, lo: number): boolean {
-    hi |= 0;
-    lo |= 0;
     if ((hi | lo) === 0) lo = 1;
     const v = mix(hi, lo);
-    const k = v >>> FRAC_BITS;
-    const t = this.tabs[k]!;
-    const meta = this.meta;
-    const b = this.split ? k * META : 0;
+    const t = this.tabs[v >>> FRAC_BITS]!;
     const cap = t.length >>> 1;
-    let i = home(v, meta[b + M]!, meta[b + SHIFT]!);
+    let i = home(v, cap);
     for (;;) {
       const j = i << 1;
       const l = t[j]!;
       const h = t[j + 1]!;
       if ((l | h) === 0) return false;
-      if (l === lo && h === hi) return true;
+      if (((l ^ lo) | (h ^ hi)) === 0) return true;
       if (++i === cap) i = 0;
     }
   }
 
   /** Segment `k` is over its load: double it (or, while small, double or split the single table). */
   private grow(k: number): void {
-    const meta = this.meta;
-    const b = k * META;
     const old = this.tabs[k]!;
     const oldCap = old.length >>> 1;
-    const m = meta[b + M]!;
-    const e = FRAC_BITS - meta[b + SHIFT]! + 1;
-    const count = meta[b + COUNT]!;
+    const count = this.meta[k * META + COUNT]!;
     if (!this.split) {
       if (oldCap >= SPLIT_AT) return this.splitUp(old);
-      this.single(m, e);
-      rehash(old, this.tabs[0]!, m, FRAC_BITS - e);
-      meta[COUNT] = count;
+      this.single(M_MIN, 31 - Math.clz32(oldCap) - 4);
+      rehash(old, this.tabs[0]!);
+      this.meta[COUNT] = count;
       return;
     }
-    const cap = m * 2 ** e;
-    if (this.capacity + cap - oldCap > MAX_CAPACITY) throw new RangeError(`fingerprint set: more than ${MAX_CAPACITY} slots`);
+    const cap = oldCap * 2;
+    if (this.capacity + oldCap > MAX_CAPACITY) throw new RangeError(`fingerprint set: more than ${MAX_CAPACITY} slots`);
     const t = new Int32Array(cap * 2);
-    rehash(old, t, m, FRAC_BITS - e);
+    rehash(old, t);
     this.tabs[k] = t;
-    this.setMeta(k, m, e, count, SEGMENT_MAX_LOAD);
-    this.capacity += cap - oldCap;
+    this.setMeta(k, cap, count, SEGMENT_MAX_LOAD);
+    this.capacity += oldCap;
   }
 
   /** The single table is full: move its fingerprints into SEGMENTS staggered segments. */
@@ -277,7 +270,7 @@ export class FingerprintSet {
       const t = this.tabs[k]!;
       const b = k * META;
       const cap = t.length >>> 1;
-      let i = home(v, meta[b + M]!, meta[b + SHIFT]!);
+      let i = home(v, cap);
       while ((t[i << 1]! | t[(i << 1) + 1]!) !== 0) if (++i === cap) i = 0;
       t[i << 1] = lo;
       t[(i << 1) + 1] = hi;
@@ -335,18 +328,24 @@ export class FingerprintSet {
   }
 
   /**
-   * Capacity (slots) once `more` more fingerprints are added, and the capacity of the largest
-   * table alive next to it while growing (0 if none grows): upper bounds (exact for a small set).
+   * Capacity (slots) once `more` more fingerprints are added (returned), and the capacity of the
+   * largest table alive next to it while growing (into afterPeak; 0 if none grows): upper bounds
+   * (exact for a small set).
    */
-  private after(more: number): [number, number] {
+  private after(more: number): number {
     const n = this.count + more;
     if (this.split) {
       const b = FingerprintSet.grownBound(this.capacity, n);
+      if (more <= 1 << 20) {
+        this.segmentsAfter(more);
+        if (this.cacheSlots <= b) {
+          this.afterPeak = this.cachePeak;
+          return this.cacheSlots;
+        }
+      }
       // A segment grew from c slots when it held more than α · c of the n.
-      const peakB = n / SEGMENT_MAX_LOAD;
-      if (more > 1 << 20) return [b, peakB];
-      this.segmentsAfter(more);
-      return this.cacheSlots <= b ? [this.cacheSlots, this.cachePeak] : [b, peakB];
+      this.afterPeak = n / SEGMENT_MAX_LOAD;
+      return b;
     }
     let cap = this.capacity;
     let prev = 0;
@@ -355,13 +354,17 @@ export class FingerprintSet {
         // It splits into staggered segments (for growAt + 1 fingerprints, about 1.7 times as many
         // slots), which may grow while the single table is still alive.
         const split = ((growAtFor(cap, SMALL_MAX_LOAD) + 1) / SEGMENT_MAX_LOAD) * 1.5 + SEGMENTS * M_MIN;
-        return [FingerprintSet.grownBound(split, n), cap + n / SEGMENT_MAX_LOAD];
+        this.afterPeak = cap + n / SEGMENT_MAX_LOAD;
+        return FingerprintSet.grownBound(split, n);
       }
       prev = cap;
       cap *= 2;
     }
-    return [cap, prev];
+    this.afterPeak = prev;
+    return cap;
   }
+
+  private afterPeak = 0;
 
   /**
    * Bytes the tables will occupy once they hold `more` more fingerprints (after any growth): an
@@ -369,7 +372,7 @@ export class FingerprintSet {
    * small (at most one segment's growth away), else as if each segment received all `more`.
    */
   bytesAfter(more: number): number {
-    return Math.max(this.bytes(), this.after(more)[0] * 8);
+    return Math.max(this.bytes(), this.after(more) * 8);
   }
 
   /**
@@ -377,8 +380,8 @@ export class FingerprintSet {
    * the new one are both alive (one segment at a time; a small set's single table whole).
    */
   peakBytesAfter(more: number): number {
-    const [cap, prev] = this.after(more);
-    return Math.max(this.bytes(), (cap + prev) * 8);
+    const cap = this.after(more);
+    return Math.max(this.bytes(), (cap + this.afterPeak) * 8);
   }
 
   /**
