@@ -7,7 +7,6 @@ import { parallelBfs, type ModelFactory, type ParallelBfsResult } from '../../sr
 import { createModel, type ToyModelSpec } from '../../src/explore/toyModels.ts';
 import type { ExploreModel } from '../../src/explore/model.ts';
 import { replay } from '../../src/explore/trace.ts';
-import { KernelModel } from '../../src/explore/kernelModel.ts';
 import { checkModelFactory, createModel as createKernelModel } from '../../src/cli/checkModelFactory.ts';
 
 const TOYS = new URL('../../src/explore/toyModels.ts', import.meta.url).href;
@@ -130,15 +129,13 @@ describe('parallelBfs on toy models', () => {
   });
 });
 
-// The kernel model needs decode() (src/explore/decode.ts) to be searched in parallel.
-const kernelDecodes = typeof (KernelModel.prototype as Partial<ExploreModel<unknown>>).decode === 'function';
 const root = new URL('../..', import.meta.url).pathname;
 
 function kernelFactory(patchFiles: string[]): ModelFactory {
   return checkModelFactory({ specFile: `${root}specs/default.ts`, patchFiles, profile: 'v6.18', params: { zeroPage: true, overcommit: 0 }, invariants: 'default' });
 }
 
-describe.skipIf(!kernelDecodes)('parallelBfs on the kernel model (specs/default.ts)', () => {
+describe('parallelBfs on the kernel model (specs/default.ts)', () => {
   it('depth 4 with 2 workers: the same levels, states, transitions, witnesses and verdict as bfsSync', async () => {
     const f = kernelFactory([]);
     const p = await parallelBfs(f, { workers: 2, maxDepth: 4 });
