@@ -1,6 +1,7 @@
 // The parallel search (worker threads) finds exactly what the sequential search finds: the same
 // states per level, states, transitions, action counts, witnesses (depths and traces) and verdict,
 // and for a violation the same shortest trace, which replays to the same invariant.
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { bfsSync, ExploreError, type BfsResult } from '../../src/explore/bfs.ts';
 import { parallelBfs, type ModelFactory, type ParallelBfsResult } from '../../src/explore/parallel.ts';
@@ -157,5 +158,20 @@ describe('parallelBfs on the kernel model (specs/default.ts)', () => {
     const rep = replay(model, p.violation!.trace);
     expect(rep.firstViolation?.step).toBe(p.violation!.depth);
     expect(rep.violation).toEqual({ invariant: 'I2', message: p.violation!.message });
+  });
+});
+
+describe('vmacheck check --workers', () => {
+  const bin = `${root}bin/vmacheck.mjs`;
+  const vmacheck = (args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: root, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
+
+  it('reports the workers in JSON, with the sequential counts; refuses 0 workers', () => {
+    const r = vmacheck(['check', 'specs/default.ts', '--depth', '2', '--workers', '2', '--json']);
+    expect(r.status).toBe(1); // the spec's required witnesses need more than 2 steps
+    const j = JSON.parse(r.stdout.trim().split('\n').pop()!) as { workers: number; verdict: string; statesPerLevel: number[] };
+    expect(j).toMatchObject({ workers: 2, verdict: 'pass', statesPerLevel: [1, 14, 128] });
+    const bad = vmacheck(['check', 'specs/default.ts', '--workers', '0']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--workers must be an integer >= 1');
   });
 });
