@@ -29,8 +29,10 @@
 //
 // Limits as in bfs: maxStates (exact, checked at the merge), maxMemoryBytes (fingerprint tables,
 // trace store, frontier slabs, buffered candidates, the workers' own sets), maxSeconds,
-// maxHeapBytes (main thread plus the workers' reported heaps), AbortSignal. Every exit path
-// terminates the workers. A model without decode() runs the sequential bfs instead.
+// maxHeapBytes (main thread plus the workers' reported heaps), AbortSignal. A run stopped by a
+// limit counts the transitions and action counts of the units merged so far (bfs counts up to the
+// very step). Every exit path terminates the workers. A model without decode() runs the
+// sequential bfs instead.
 
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
