@@ -249,9 +249,10 @@ class BfsRun<S> {
     const model = this.model;
     let s0: S;
     let v: Violation | null;
+    let len: number;
     try {
       s0 = model.initial();
-      const len = this.encode(s0);
+      len = this.encode(s0);
       fingerprint64(this.buf, len, this.fp);
       v = model.check(null, -1, s0);
     } catch (e) {
@@ -266,7 +267,7 @@ class BfsRun<S> {
     }
     if (this.maxDepth <= 0) return this.finish('pass', null);
     if (this.signal?.aborted) return this.finish('incomplete', 'aborted');
-    this.cur.push(s0, this.buf, this.encode(s0));
+    this.cur.push(s0, this.buf, len);
     this.statesPerLevel.push(0);
   }
 
@@ -403,8 +404,7 @@ class BfsRun<S> {
     let budget = CLOCK_EVERY;
 
     while (!this.finished) {
-      const s = this.cur.take();
-      if (s === undefined) {
+      if (this.cur.remaining === 0) {
         this.levelDone();
         continue;
       }
@@ -412,6 +412,7 @@ class BfsRun<S> {
         this.finish('incomplete', 'maxMemory');
         break;
       }
+      const s = this.cur.take() as S;
       const from = this.curIndex++;
       const nextLevel = this.level + 1;
       const next = this.next;

@@ -1,16 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { rng as mulberry32 } from '../../src/oracle/random.ts';
 import { FingerprintSet, MAX_CAPACITY, SEGMENTS } from '../../src/explore/fingerprintSet.ts';
 import { fingerprint64 } from '../../src/explore/hash.ts';
 
-/** Deterministic 32-bit generator (mulberry32). */
+/** Deterministic 32-bit words (int32) from the project's mulberry32 (src/oracle/random.ts). */
 function rng(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) | 0;
-  };
+  const unit = mulberry32(seed);
+  return () => (unit() * 4294967296) | 0;
 }
 
 const key = (hi: number, lo: number) => ((hi | lo) === 0 ? '0:1' : `${hi >>> 0}:${lo >>> 0}`);

@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { rng as mulberry32 } from '../../src/oracle/random.ts';
 import { MAX_ACTION, NO_PARENT, TRACE_BYTES_PER_STATE, TraceStore } from '../../src/explore/traceStore.ts';
 
-/** Deterministic 32-bit generator (mulberry32), as uint32. */
+/** Deterministic 32-bit words (uint32) from the project's mulberry32 (src/oracle/random.ts). */
 function rng(seed: number): () => number {
-  let a = seed | 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+  const unit = mulberry32(seed);
+  return () => (unit() * 4294967296) >>> 0;
 }
 
 /** Plain-array reference: parents and actions. */
