@@ -2,9 +2,10 @@
 // the spec's operations for every process slot, a state is a model State, the canonical encoding
 // comes from canonical.ts and the checks are the chosen invariants.
 
-import type { Kernel } from '../model/kernel.ts';
+import { earlyExitChecks, type Kernel } from '../model/kernel.ts';
+import type { EarlyExitChecks } from '../model/earlyExit.ts';
 import { cloneState, cloneStateForStep, newState, unchangedByStep, type State } from '../model/state.ts';
-import { applyStep } from '../model/syscalls.ts';
+import { applyStep, earlyStepExit } from '../model/syscalls.ts';
 import { WITNESS_NAMES } from '../model/events.ts';
 import type { Backing, Step, StepResult } from '../scenario/step.ts';
 import { stepToLine } from '../scenario/print.ts';
@@ -80,6 +81,8 @@ export class KernelModel implements ExploreModel<State> {
   /** Per action: its process slot (the only mm its step writes, see cloneStateForStep). */
   private readonly actionProc: Int32Array;
   private readonly init: State;
+  /** The kernel's early-exit checks (see earlyExit.ts): a step they answer is not applied. */
+  private readonly earlyExits: Partial<EarlyExitChecks>;
 
   constructor(private readonly opts: KernelModelOptions) {
     this.kernel = opts.kernel;
@@ -88,6 +91,7 @@ export class KernelModel implements ExploreModel<State> {
     this.actions = specActions(opts.spec);
     this.actionCount = this.actions.length;
     this.actionProc = Int32Array.from(this.actions, (st) => st.proc);
+    this.earlyExits = earlyExitChecks(opts.kernel);
     this.init = this.buildInitial();
   }
 
@@ -120,25 +124,35 @@ export class KernelModel implements ExploreModel<State> {
   }
 
   /**
-   * The step is applied to a copy that shares everything it cannot write with `s`
-   * (cloneStateForStep). A step that changes nothing (about half of them: EEXIST, ENOMEM, reads
-   * of mapped pages, ...) returns `s` itself, whose encoding is then copied from a cache instead
-   * of being recomputed.
+   * A step that the kernel's early-exit checks answer (EEXIST, ENOMEM over a hole, EFAULT,
+   * mprotect to the same protection: a third of all steps, see earlyExit.ts) returns `s` itself
+   * without copying anything. Any other step is applied to a copy that shares everything it
+   * cannot write with `s` (cloneStateForStep); if it changed nothing after all (a read of a mapped
+   * page, ...), it also returns `s`. The encoding of `s` is then copied from a cache instead of
+   * being recomputed.
    */
   successor(s: State, a: number): Successor<State> {
-    const proc = this.actionProc[a]!;
-    const next = cloneStateForStep(s, proc);
     const k = this.kernel;
     k.events = 0;
-    this.lastResult = applyStep(k, next, this.actions[a]!);
-    if (unchangedByStep(s, next, proc)) {
-      if (this.selfState !== s) {
-        this.selfState = s;
-        this.selfLen = -1;
-      }
-      return { state: s, events: k.events };
+    const early = earlyStepExit(this.earlyExits, s, this.actions[a]!);
+    if (early !== null) {
+      this.lastResult = early;
+      return this.unchanged(s);
     }
+    const proc = this.actionProc[a]!;
+    const next = cloneStateForStep(s, proc);
+    this.lastResult = applyStep(k, next, this.actions[a]!);
+    if (unchangedByStep(s, next, proc)) return this.unchanged(s);
     return { state: next, events: k.events };
+  }
+
+  /** `s` as its own successor (its encoding, once computed, is kept: see encode). */
+  private unchanged(s: State): Successor<State> {
+    if (this.selfState !== s) {
+      this.selfState = s;
+      this.selfLen = -1;
+    }
+    return { state: s, events: this.kernel.events };
   }
 
   /** A state returned unchanged by successor() (see there), and its encoding once computed. */

@@ -8,6 +8,7 @@ import * as mmap from './mmap.ts';
 import * as mremap from './mremap.ts';
 import * as fork from './fork.ts';
 import type { VmaObserver } from './events.ts';
+import { declaredEarlyExit, type EarlyExitChecks, type EarlyExitOp } from './earlyExit.ts';
 
 /** The model functions of the base profile (v6.12). Keys are camelCase kernel function names. */
 export const baseFunctions = {
@@ -42,4 +43,25 @@ export interface Kernel extends ModelFunctions {
   events: number;
   /** Optional VMA lifecycle observer (the statechart check); null on the explorer's hot path. */
   observer: VmaObserver | null;
+}
+
+/** Each system call's entry function in the model. */
+const ENTRY: { [O in EarlyExitOp]: ModelFunctionName } = { mmap: 'doMmap', mprotect: 'doMprotect', madvise: 'doMadvise', mremap: 'doMremap' };
+
+/**
+ * The early-exit checks that hold for this kernel (see earlyExit.ts): those its entry functions
+ * declare, when every function a check relies on is still the base one. A patched entry function
+ * that declares nothing has none.
+ */
+export function earlyExitChecks(k: Kernel): Partial<EarlyExitChecks> {
+  const out: Partial<EarlyExitChecks> = {};
+  const set = <O extends EarlyExitOp>(op: O): void => {
+    const d = declaredEarlyExit(k[ENTRY[op]], op);
+    if (d !== null && d.uses.every((u) => k[u] === baseFunctions[u])) out[op] = d.check;
+  };
+  set('mmap');
+  set('mprotect');
+  set('madvise');
+  set('mremap');
+  return out;
 }

@@ -9,6 +9,7 @@ import {
   type Mm, type State, type Vma,
 } from './state.ts';
 import { findVma, insertVma, newVmaId, removeVmaFromMm, vmaNextAfter, vmaPrevOf, vmgNew } from './vma.ts';
+import { declareEarlyExit, UNCHANGED, type EarlyExit } from './earlyExit.ts';
 
 /** calc_vm_prot_bits(). */
 export function protToVmFlags(prot: Prot): number {
@@ -38,16 +39,23 @@ export function mmapVmFlags(this: Kernel, prot: Prot, backing: Backing, noreserv
   return flags;
 }
 
+/** do_mmap()'s argument and MAP_FIXED_NOREPLACE checks (6.12), before anything changes: EINVAL, EEXIST. */
+export function doMmapEarlyExit(mm: Mm, start: number, count: number): EarlyExit {
+  if (count <= 0) return 'EINVAL';
+  const first = findVma(mm, start);
+  return first !== null && first.start < start + count ? 'EEXIST' : null;
+}
+
 /**
  * do_mmap() + __mmap_region() (6.12) with MAP_FIXED_NOREPLACE: EEXIST on overlap; try to merge the
  * new range with its neighbours (vma_merge_new_range), else link a new VMA. A shared anonymous
  * mapping gets its own shmem file (shmem_zero_setup) after the merge attempt, so it never merges.
  */
 export function doMmap(this: Kernel, s: State, mm: Mm, start: number, count: number, prot: Prot, backing: Backing, noreserve: boolean): Errno | null {
-  if (count <= 0) return 'EINVAL';
+  const early = doMmapEarlyExit(mm, start, count);
+  if (early !== null) return early === UNCHANGED ? null : early;
   const end = start + count;
   const first = findVma(mm, start);
-  if (first !== null && first.start < end) return 'EEXIST';
   const flags = this.mmapVmFlags(prot, backing, noreserve);
   let file = NONE;
   let pgoff = start;
@@ -66,6 +74,7 @@ export function doMmap(this: Kernel, s: State, mm: Mm, start: number, count: num
   this.observer?.('mmap', v);
   return null;
 }
+declareEarlyExit(doMmap, 'mmap', doMmapEarlyExit);
 
 /** shmem_zero_setup() (mm/shmem.c 6.12): a fresh shmem object, its size the mapping's length. */
 export function shmemZeroSetup(this: Kernel, s: State, pages: number): number {
@@ -126,6 +135,29 @@ export function doMprotect(this: Kernel, s: State, mm: Mm, start: number, count:
   return tmp < end ? 'ENOMEM' : null;
 }
 
+declareEarlyExit(doMprotect, 'mprotect', doMprotectEarlyExit, ['mprotectFixup']);
+
+/**
+ * When do_mprotect_pkey() (6.12) changes nothing: start unmapped (ENOMEM), or every VMA it walks
+ * already has the new protection, so that each mprotect_fixup() returns at once (success, or
+ * ENOMEM at a hole). Mirrors doMprotect's walk with mprotectFixup's first test.
+ */
+export function doMprotectEarlyExit(mm: Mm, start: number, count: number, prot: Prot): EarlyExit {
+  if (count === 0) return UNCHANGED;
+  const end = start + count;
+  let vma = findVma(mm, start);
+  if (vma === null || vma.start >= end || vma.start > start) return 'ENOMEM';
+  const protFlags = protToVmFlags(prot);
+  let tmp = vma.start;
+  while (vma !== null && vma.start < end) {
+    if (vma.start !== tmp) return 'ENOMEM';
+    if ((protFlags | (vma.flags & ~(VM_READ | VM_WRITE | VM_EXEC))) !== vma.flags) return null;
+    tmp = vma.end;
+    vma = vmaNextAfter(mm, vma);
+  }
+  return tmp < end ? 'ENOMEM' : UNCHANGED;
+}
+
 /**
  * mprotect_fixup() (6.12): VM_ACCOUNT is added when a private mapping first becomes writable and
  * dropped when an anonymous VMA without an anon_vma loses write; then merge-or-split the range,
@@ -151,7 +183,8 @@ export function mprotectFixup(this: Kernel, s: State, mm: Mm, vma: Vma, prev: Vm
  * final result ENOMEM but does not stop the walk; an error from a visit stops it.
  */
 export function doMadvise(this: Kernel, s: State, mm: Mm, start: number, count: number, advice: Advice): Errno | null {
-  if (count === 0) return null;
+  const early = doMadviseEarlyExit(mm, start, count, advice);
+  if (early !== null) return early === UNCHANGED ? null : early;
   const end = start + count;
   let prev = vmaPrevOf(mm, start);
   let vma = findVma(mm, start);
@@ -174,6 +207,15 @@ export function doMadvise(this: Kernel, s: State, mm: Mm, start: number, count: 
     vma = findVma(mm, prev !== null ? prev.end : start);
   }
   return unmappedError;
+}
+
+declareEarlyExit(doMadvise, 'madvise', doMadviseEarlyExit);
+
+/** madvise_walk_vmas()'s exits before the first visit (6.12): an empty range; no VMA in the range (ENOMEM). */
+export function doMadviseEarlyExit(mm: Mm, start: number, count: number, _advice: Advice): EarlyExit {
+  if (count === 0) return UNCHANGED;
+  const vma = findVma(mm, start);
+  return vma === null || vma.start >= start + count ? 'ENOMEM' : null;
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Errno } from '../scenario/step.ts';
 import { EV_MREMAP_MOVE } from './events.ts';
 import { NONE, VM_DONTEXPAND, VM_LOCKED, VM_PFNMAP, isAnonymousVma, ptePack, ptePage, pteWritable, type Mm, type State, type Vma } from './state.ts';
 import { findVma, vmaLookup } from './vma.ts';
+import { declareEarlyExit, UNCHANGED, type EarlyExit } from './earlyExit.ts';
 
 export const MREMAP_MAYMOVE = 1;
 export const MREMAP_FIXED = 2;
@@ -26,12 +27,9 @@ export interface MremapArgs {
  * else (MAYMOVE only) moves.
  */
 export function doMremap(this: Kernel, s: State, mm: Mm, a: MremapArgs): Errno | null {
+  const early = doMremapEarlyExit(mm, a);
+  if (early !== null) return early === UNCHANGED ? null : early;
   const { addr, flags } = a;
-  if ((flags & MREMAP_FIXED) !== 0 && (flags & MREMAP_MAYMOVE) === 0) return 'EINVAL';
-  if ((flags & MREMAP_DONTUNMAP) !== 0 && ((flags & MREMAP_MAYMOVE) === 0 || a.oldLen !== a.newLen)) return 'EINVAL';
-  if (a.newLen <= 0) return 'EINVAL';
-  const vma = vmaLookup(mm, addr);
-  if (vma === null) return 'EFAULT';
   if ((flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) !== 0) return this.mremapTo(s, mm, a);
   if (a.oldLen >= a.newLen) {
     if (a.oldLen !== a.newLen) return this.doVmiMunmap(s, mm, addr + a.newLen, addr + a.oldLen);
@@ -45,6 +43,17 @@ export function doMremap(this: Kernel, s: State, mm: Mm, a: MremapArgs): Errno |
   }
   // No MAYMOVE without a new address in the scenario format: the kernel would pick one.
   return 'ENOMEM';
+}
+
+declareEarlyExit(doMremap, 'mremap', doMremapEarlyExit);
+
+/** do_mremap()'s flag and length checks and the VMA lookup (6.12), before anything changes: EINVAL, EFAULT. */
+export function doMremapEarlyExit(mm: Mm, a: MremapArgs): EarlyExit {
+  const flags = a.flags;
+  if ((flags & MREMAP_FIXED) !== 0 && (flags & MREMAP_MAYMOVE) === 0) return 'EINVAL';
+  if ((flags & MREMAP_DONTUNMAP) !== 0 && ((flags & MREMAP_MAYMOVE) === 0 || a.oldLen !== a.newLen)) return 'EINVAL';
+  if (a.newLen <= 0) return 'EINVAL';
+  return vmaLookup(mm, a.addr) === null ? 'EFAULT' : null;
 }
 
 /** vma_expandable() (6.12): nothing is mapped in [vma.end, vma.end + delta). */

@@ -7,6 +7,7 @@ import { MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE } from './mremap.ts';
 import { VM_READ, VM_WRITE, filePageFile, filePageIndex, ownFiles, ptePage, pteWritable, ZERO_PAGE, type Mm, type State } from './state.ts';
 import { vmaLookup } from './vma.ts';
 import { filePageByte } from './memory.ts';
+import { UNCHANGED, type EarlyExit, type EarlyExitChecks } from './earlyExit.ts';
 
 const OK: StepResult = { errno: null };
 const EFAULT: StepResult = { errno: 'EFAULT' };
@@ -15,13 +16,19 @@ function errnoResult(e: StepResult['errno']): StepResult {
   return e === null ? OK : { errno: e };
 }
 
+/** The access faults with SIGSEGV (EFAULT): no VMA at `page`, or one that does not allow it (bad_area). */
+function badArea(mm: Mm, page: number, write: boolean): boolean {
+  const vma = vmaLookup(mm, page);
+  return vma === null || (vma.flags & (write ? VM_WRITE : VM_READ)) === 0;
+}
+
 /**
  * A load or store by the process, as the CPU and the fault handler do it: SIGSEGV (EFAULT) without
  * a VMA or permission, a fault when the PTE is missing or read-only for a store, then the access.
  */
 export function userAccess(k: Kernel, s: State, mm: Mm, page: number, write: boolean, value: number): StepResult {
-  const vma = vmaLookup(mm, page);
-  if (vma === null || (vma.flags & (write ? VM_WRITE : VM_READ)) === 0) return EFAULT;
+  if (badArea(mm, page, write)) return EFAULT;
+  const vma = vmaLookup(mm, page)!;
   let pte = mm.ptes.get(page);
   if (pte === undefined || (write && !pteWritable(pte))) {
     if (k.handleMmFault(s, mm, vma, page, write) !== 'ok') return EFAULT;
@@ -45,6 +52,42 @@ export function userAccess(k: Kernel, s: State, mm: Mm, page: number, write: boo
 export function mremapFlags(step: Extract<Step, { op: 'mremap' }>): number {
   if (step.dontunmap) return MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP;
   return step.newPage === step.page ? 0 : MREMAP_MAYMOVE | MREMAP_FIXED;
+}
+
+/**
+ * The step's result if it returns before changing anything (see earlyExit.ts), from the checks
+ * declared by the kernel's entry functions (earlyExitChecks), or null: apply it. Same argument
+ * mapping as applyStep.
+ */
+export function earlyStepExit(checks: Partial<EarlyExitChecks>, s: State, step: Step): StepResult | null {
+  const mm = s.mms[step.proc]!;
+  let e: EarlyExit = null;
+  switch (step.op) {
+    case 'mmap':
+      if (checks.mmap !== undefined) e = checks.mmap(mm, step.page, step.count);
+      break;
+    case 'mprotect':
+      if (checks.mprotect !== undefined) e = checks.mprotect(mm, step.page, step.count, step.prot);
+      break;
+    case 'madvise':
+      if (checks.madvise !== undefined) e = checks.madvise(mm, step.page, step.count, step.advice);
+      break;
+    case 'mremap':
+      if (checks.mremap !== undefined) e = checks.mremap(mm, { addr: step.page, oldLen: step.count, newAddr: step.newPage, newLen: step.newCount, flags: mremapFlags(step) });
+      break;
+    case 'read':
+    case 'write':
+      return badArea(mm, step.page, step.op === 'write') ? EFAULT : null;
+    case 'munmap':
+    case 'fork':
+    case 'exit':
+      return null;
+    default: {
+      const never: never = step;
+      throw new Error(`unknown step ${JSON.stringify(never)}`);
+    }
+  }
+  return e === null ? null : e === UNCHANGED ? OK : errnoResult(e);
 }
 
 /**

@@ -17,6 +17,7 @@ import type { Errno } from '../../scenario/step.ts';
 import { VM_DONTEXPAND, VM_PFNMAP, type Mm, type State, type Vma } from '../state.ts';
 import { MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE, type MremapArgs } from '../mremap.ts';
 import { vmaLookup } from '../vma.ts';
+import { declareEarlyExit } from '../earlyExit.ts';
 
 /** check_mremap_params() + check_prep_vma() (6.17): every early error, before anything changes. */
 export function mremapEarlyErrors617(mm: Mm, a: MremapArgs): Errno | null {
@@ -39,18 +40,27 @@ export function mremapEarlyErrors617(mm: Mm, a: MremapArgs): Errno | null {
   return null;
 }
 
+/** Every error of 6.17's do_mremap() before anything changes, remap_move()'s lookup of the first VMA included. */
+export function doMremapEarlyExit617(mm: Mm, a: MremapArgs): Errno | null {
+  const early = mremapEarlyErrors617(mm, a);
+  if (early !== null) return early;
+  if ((a.flags & MREMAP_FIXED) !== 0 && a.oldLen === a.newLen && vmaLookup(mm, a.addr) === null) return 'EFAULT';
+  return null;
+}
+
 export default definePatch({
   name: 'mremap-6.17',
   description: 'mremap of 6.17: early parameter and VMA checks, multi-VMA fixed moves (remap_move), DONTUNMAP self-merge',
   overrides: {
-    doMremap: (base) => function (this: Kernel, s: State, mm: Mm, a: MremapArgs): Errno | null {
-      const early = mremapEarlyErrors617(mm, a);
-      if (early !== null) return early;
-      if ((a.flags & MREMAP_FIXED) !== 0 && a.oldLen === a.newLen) {
-        if (vmaLookup(mm, a.addr) === null) return 'EFAULT';
-        return this.remapMove(s, mm, a);
-      }
-      return base.call(this, s, mm, a);
+    doMremap: (base) => {
+      const doMremap617 = function (this: Kernel, s: State, mm: Mm, a: MremapArgs): Errno | null {
+        const early = doMremapEarlyExit617(mm, a);
+        if (early !== null) return early;
+        if ((a.flags & MREMAP_FIXED) !== 0 && a.oldLen === a.newLen) return this.remapMove(s, mm, a);
+        return base.call(this, s, mm, a);
+      };
+      declareEarlyExit(doMremap617, 'mremap', doMremapEarlyExit617);
+      return doMremap617;
     },
     dontunmapComplete: (base) => function (this: Kernel, s: State, old: Vma, newVma: Vma, oldAddr: number, oldLen: number): void {
       const pgoff = old.pgoff;
