@@ -26,6 +26,7 @@ export type EarlyExit = Errno | typeof UNCHANGED | null;
 /** The checks of each entry function, by the operation it implements. */
 export interface EarlyExitChecks {
   mmap: (mm: Mm, start: number, count: number) => EarlyExit;
+  munmap: (mm: Mm, start: number, end: number) => EarlyExit;
   mprotect: (mm: Mm, start: number, count: number, prot: Prot) => EarlyExit;
   madvise: (mm: Mm, start: number, count: number, advice: Advice) => EarlyExit;
   mremap: (mm: Mm, a: MremapArgs) => EarlyExit;

@@ -46,7 +46,7 @@ export interface Kernel extends ModelFunctions {
 }
 
 /** Each system call's entry function in the model. */
-const ENTRY: { [O in EarlyExitOp]: ModelFunctionName } = { mmap: 'doMmap', mprotect: 'doMprotect', madvise: 'doMadvise', mremap: 'doMremap' };
+const ENTRY: { [O in EarlyExitOp]: ModelFunctionName } = { mmap: 'doMmap', munmap: 'doVmiMunmap', mprotect: 'doMprotect', madvise: 'doMadvise', mremap: 'doMremap' };
 
 /**
  * The early-exit checks that hold for this kernel (see earlyExit.ts): those its entry functions
@@ -60,6 +60,7 @@ export function earlyExitChecks(k: Kernel): Partial<EarlyExitChecks> {
     if (d !== null && d.uses.every((u) => k[u] === baseFunctions[u])) out[op] = d.check;
   };
   set('mmap');
+  set('munmap');
   set('mprotect');
   set('madvise');
   set('mremap');

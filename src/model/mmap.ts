@@ -83,15 +83,22 @@ export function shmemZeroSetup(this: Kernel, s: State, pages: number): number {
   return s.files.length - 1;
 }
 
+/** do_vmi_munmap()'s exits before anything changes (6.12): an empty range (EINVAL); nothing mapped in it (success). */
+export function doVmiMunmapEarlyExit(mm: Mm, start: number, end: number): EarlyExit {
+  if (end <= start) return 'EINVAL';
+  const vma = findVma(mm, start);
+  return vma === null || vma.start >= end ? UNCHANGED : null;
+}
+
 /**
  * do_vmi_munmap() -> do_vmi_align_munmap() (mm/vma.c 6.12): split the VMAs at the edges, zap every
  * PTE in the range, then unlink each detached VMA's anon_vmas (zap before unlink keeps each anon_vma
  * alive while a PTE may point at its folios) and free the VMAs.
  */
 export function doVmiMunmap(this: Kernel, s: State, mm: Mm, start: number, end: number): Errno | null {
-  if (end <= start) return 'EINVAL';
-  let vma = findVma(mm, start);
-  if (vma === null || vma.start >= end) return null;
+  const early = doVmiMunmapEarlyExit(mm, start, end);
+  if (early !== null) return early === UNCHANGED ? null : early;
+  let vma: Vma | null = findVma(mm, start)!;
   if (vma.start < start) this.splitVma(s, mm, vma, start, true);
   const detached: Vma[] = [];
   while (vma !== null && vma.start < end) {
@@ -107,6 +114,7 @@ export function doVmiMunmap(this: Kernel, s: State, mm: Mm, start: number, end: 
   }
   return null;
 }
+declareEarlyExit(doVmiMunmap, 'munmap', doVmiMunmapEarlyExit);
 
 /**
  * do_mprotect_pkey() (mm/mprotect.c 6.12): ENOMEM if start is unmapped; otherwise walk the VMAs,
@@ -183,8 +191,7 @@ export function mprotectFixup(this: Kernel, s: State, mm: Mm, vma: Vma, prev: Vm
  * final result ENOMEM but does not stop the walk; an error from a visit stops it.
  */
 export function doMadvise(this: Kernel, s: State, mm: Mm, start: number, count: number, advice: Advice): Errno | null {
-  const early = doMadviseEarlyExit(mm, start, count, advice);
-  if (early !== null) return early === UNCHANGED ? null : early;
+  if (count === 0) return null;
   const end = start + count;
   let prev = vmaPrevOf(mm, start);
   let vma = findVma(mm, start);
@@ -209,13 +216,65 @@ export function doMadvise(this: Kernel, s: State, mm: Mm, start: number, count: 
   return unmappedError;
 }
 
-declareEarlyExit(doMadvise, 'madvise', doMadviseEarlyExit);
+declareEarlyExit(doMadvise, 'madvise', doMadviseEarlyExit, ['madviseVmaBehavior', 'zapPteRange']);
 
-/** madvise_walk_vmas()'s exits before the first visit (6.12): an empty range; no VMA in the range (ENOMEM). */
-export function doMadviseEarlyExit(mm: Mm, start: number, count: number, _advice: Advice): EarlyExit {
+/**
+ * When madvise (6.12) changes nothing: an empty range, no VMA in it (ENOMEM), or every piece the
+ * walk visits is left as it is by madvise_vma_behavior(): DONTNEED over pages without PTEs, a fork
+ * advice whose flag is already as asked; the result is then ENOMEM if the walk met a hole, else
+ * success, unless a visit refuses first (EINVAL). Mirrors doMadvise's walk with the first tests of
+ * madviseVmaBehavior and zapPteRange.
+ */
+export function doMadviseEarlyExit(mm: Mm, start: number, count: number, advice: Advice): EarlyExit {
   if (count === 0) return UNCHANGED;
-  const vma = findVma(mm, start);
-  return vma === null || vma.start >= start + count ? 'ENOMEM' : null;
+  const end = start + count;
+  let vma = findVma(mm, start);
+  if (vma === null || vma.start >= end) return 'ENOMEM';
+  let hole = false;
+  let at = start;
+  while (vma !== null && vma.start < end) {
+    if (at < vma.start) hole = true;
+    const from = Math.max(at, vma.start);
+    const to = Math.min(vma.end, end);
+    const f = vma.flags;
+    switch (advice) {
+      case 'dontneed':
+        if (hasPteIn(mm, from, to)) return null;
+        break;
+      case 'dontfork':
+        if ((f & VM_DONTCOPY) === 0) return null;
+        break;
+      case 'dofork':
+        if ((f & VM_IO) !== 0) return 'EINVAL';
+        if ((f & VM_DONTCOPY) !== 0) return null;
+        break;
+      case 'wipeonfork':
+        if (vma.file !== NONE || (f & VM_SHARED) !== 0) return 'EINVAL';
+        if ((f & VM_WIPEONFORK) === 0) return null;
+        break;
+      case 'keeponfork':
+        if ((f & VM_WIPEONFORK) !== 0) return null;
+        break;
+      default: {
+        const never: never = advice;
+        throw new Error(`unknown advice ${String(never)}`);
+      }
+    }
+    at = vma.end;
+    vma = vmaNextAfter(mm, vma);
+  }
+  return hole || at < end ? 'ENOMEM' : UNCHANGED;
+}
+
+/** Whether any page in [from, to) has a PTE. */
+function hasPteIn(mm: Mm, from: number, to: number): boolean {
+  const e = mm.ptes.e;
+  for (let i = 0; i < e.length; i += 2) {
+    const page = e[i]!;
+    if (page >= to) return false;
+    if (page >= from) return true;
+  }
+  return false;
 }
 
 /**

@@ -43,9 +43,28 @@ export function userAccess(k: Kernel, s: State, mm: Mm, page: number, write: boo
     }
     return OK;
   }
-  if (ref === ZERO_PAGE) return { errno: null, value: 0 };
-  if (ref >= 0) return { errno: null, value: s.folios[ref]!.data };
-  return { errno: null, value: filePageByte(s, filePageFile(ref), filePageIndex(ref)) };
+  return { errno: null, value: pageByte(s, ref) };
+}
+
+/** The byte a load reads from page reference `ref` (see ptePack). */
+function pageByte(s: State, ref: number): number {
+  if (ref === ZERO_PAGE) return 0;
+  if (ref >= 0) return s.folios[ref]!.data;
+  return filePageByte(s, filePageFile(ref), filePageIndex(ref));
+}
+
+/**
+ * A user access that changes nothing (see earlyExit.ts), or null: SIGSEGV (bad_area); a load
+ * through a present PTE (no fault, so nothing but the read happens); a store through a writable
+ * PTE of an anonymous page of the same byte.
+ */
+function userAccessEarlyExit(s: State, mm: Mm, page: number, write: boolean, value: number): StepResult | null {
+  if (badArea(mm, page, write)) return EFAULT;
+  const pte = mm.ptes.get(page);
+  if (pte === undefined) return null;
+  const ref = ptePage(pte);
+  if (!write) return { errno: null, value: pageByte(s, ref) };
+  return pteWritable(pte) && ref >= 0 && s.folios[ref]!.data === value ? OK : null;
 }
 
 /** Scenario mremap arguments as flags: same page = resize in place; else MAYMOVE|FIXED (+DONTUNMAP). */
@@ -75,10 +94,14 @@ export function earlyStepExit(checks: Partial<EarlyExitChecks>, s: State, step: 
     case 'mremap':
       if (checks.mremap !== undefined) e = checks.mremap(mm, { addr: step.page, oldLen: step.count, newAddr: step.newPage, newLen: step.newCount, flags: mremapFlags(step) });
       break;
-    case 'read':
-    case 'write':
-      return badArea(mm, step.page, step.op === 'write') ? EFAULT : null;
     case 'munmap':
+      if (step.count <= 0) return errnoResult('EINVAL');
+      if (checks.munmap !== undefined) e = checks.munmap(mm, step.page, step.page + step.count);
+      break;
+    case 'read':
+      return userAccessEarlyExit(s, mm, step.page, false, 0);
+    case 'write':
+      return userAccessEarlyExit(s, mm, step.page, true, step.value);
     case 'fork':
     case 'exit':
       return null;

@@ -28,7 +28,7 @@ import copiedFrom from '../../patches/copied-from.ts';
 import degreeCounter from '../../patches/degree-counter.ts';
 import { doMremapEarlyExit617 } from '../../src/model/history/mremap617.ts';
 import { doMremapEarlyExit } from '../../src/model/mremap.ts';
-import { doMmapEarlyExit, doMprotectEarlyExit } from '../../src/model/mmap.ts';
+import { doMmapEarlyExit, doMprotectEarlyExit, doVmiMunmapEarlyExit } from '../../src/model/mmap.ts';
 
 const PARAMS = { zeroPage: true, overcommit: 0 as const };
 
@@ -70,7 +70,9 @@ function checkState(k: Kernel, s: State, actions: readonly Step[], t: Tally): vo
     k.events = 0;
     const full = applyStep(k, copy, step);
     if (enc(copy) !== before) t.problems.push(`${stepToLine(step)}: early exit ${early.errno ?? 'ok'}, but the step changes the state`);
-    if (full.errno !== early.errno) t.problems.push(`${stepToLine(step)}: early exit ${early.errno ?? 'ok'}, the step returns ${full.errno ?? 'ok'}`);
+    if (full.errno !== early.errno || full.value !== early.value) {
+      t.problems.push(`${stepToLine(step)}: early exit ${early.errno ?? 'ok'} ${early.value ?? ''}, the step returns ${full.errno ?? 'ok'} ${full.value ?? ''}`);
+    }
     if (k.events !== 0) t.problems.push(`${stepToLine(step)}: early exit, but the step raises events ${k.events}`);
   }
 }
@@ -147,6 +149,7 @@ describe('which checks a kernel has', () => {
     expect(k12.mremap).toBe(doMremapEarlyExit);
     expect(k18.mremap).toBe(doMremapEarlyExit617);
     expect(k12.mmap).toBe(doMmapEarlyExit);
+    expect(k12.munmap).toBe(doVmiMunmapEarlyExit);
     expect(k18.mprotect).toBe(doMprotectEarlyExit);
     expect(k18.madvise).toBeDefined();
   });
