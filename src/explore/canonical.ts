@@ -10,22 +10,28 @@
 // Process order. Each live process gets a local signature: its encoding with anon_vmas, folios
 // and shmem files named by first appearance within that process alone (so it depends neither on
 // slot numbers nor on the other processes). Processes are ordered by a 53-bit hash of their
-// signature; equal hashes (identical signatures, or a 2^-53 collision, which can only cost
-// symmetry reduction, never soundness: the encoding below is complete either way) keep slot
-// order. With caching on (the explorer), the hash is kept on the Mm object (Mm.canonSig), so a
-// step re-signs only the process it changed: the explorer shares untouched mms between a state
-// and its successors (cloneStateForStep) and never mutates an explored state.
+// signature. Processes with equal hashes (a tie group: identical signatures, or a 2^-53
+// collision) are put in the order, of all orders of each group, whose complete encoding is least
+// (Int32 words compared in turn, then the length). That costs one more encoding (or its process
+// section, when that already loses) per further order, and nothing when no process ties: ties
+// are 0.3% of encodings in specs/default.ts, 10% in specs/anon-vma-reuse.ts. Beyond
+// MAX_TIE_ORDERINGS orders in all (7 processes alike), tied processes keep slot order: still
+// complete, only less reduced. With caching on (the explorer), the hash is kept on the Mm object
+// (Mm.canonSig), so a step re-signs only the process it changed: the explorer shares untouched
+// mms between a state and its successors (cloneStateForStep) and never mutates an explored
+// state. (Tie breaking reads only the cached hashes and the state, so the cache stays valid.)
 //
 // Global pass. The processes in that order, naming anon_vmas, folios and shmem files by first
 // appearance; then live objects no process reaches (a root pinned only by descendants, leaks) are
 // named in id order; then every named anon_vma and folio, naming any further ones they point to.
 //
 // Equivalence. Two states get the same encoding iff they are the same up to renaming of
-// processes, anon_vmas, folios, shmem files and VMA identities, except that processes with equal
-// signatures and unreached live objects keep their relative slot/id order. This is the equivalence
-// of the original encoder (one word per field, signatures sorted lexicographically) except that
-// the leak counts (see Counts) separate pairs of states it confused, so exploration finds the same
-// states (test/explore/canonical.test.ts checks it against a copy of that encoder). Everything
+// processes (any permutation of slots), anon_vmas, folios, shmem files and VMA identities, except
+// that unreached live objects keep their relative id order. This is the equivalence of the
+// original encoder (one word per field, signatures sorted lexicographically, equal ones in slot
+// order) up to process permutation, except that the leak counts (see Counts) separate pairs of
+// states it confused, so exploration finds the same states as that encoder made exact for process
+// symmetry (test/explore/canonical.test.ts checks it against such a copy). Everything
 // the model or the invariants read is encoded: VMA ranges, pgoff, flags, close hook, file,
 // anon_vma and chain (in order); PTEs (page, mapped page, write bit); map_count;
 // every anon_vma reachable or alive (freed, root, parent, refcount, num_children,
@@ -53,6 +59,9 @@ import { FILE_PAGE_BASE, FILE_PAGES, NONE, ZERO_PAGE, type Mm, type State } from
 /** Epochs run up to this, then the stamp tables are cleared (never in practice). */
 const EPOCH_LIMIT = 0x3fffffff;
 
+/** Most orderings of tied processes tried for one state; beyond it, slot order (file comment). */
+export const MAX_TIE_ORDERINGS = 720;
+
 function grown(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
   let len = a.length;
   while (len < n) len *= 2;
@@ -64,6 +73,41 @@ function grownCopy(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffe
   const b = grown(a, n);
   if (b !== a) b.set(a);
   return b;
+}
+
+/** Whether a[0..na) sorts before b[0..nb): word by word, then the shorter first. */
+function lessThan(a: Int32Array, na: number, b: Int32Array, nb: number): boolean {
+  const n = na < nb ? na : nb;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
+  return na < nb;
+}
+
+/** -1 or 1 as the first word of a[from..to) that differs from b's is less or greater; 0 if none does. */
+function firstDifference(a: Int32Array, b: Int32Array, from: number, to: number): number {
+  for (let i = from; i < to; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+  return 0;
+}
+
+/**
+ * Step a[from..to) to its next permutation in lexicographic order and return true; after the
+ * last one, restore the first (ascending) and return false.
+ */
+function nextPermutation(a: Int32Array, from: number, to: number): boolean {
+  let i = to - 2;
+  while (i >= from && a[i]! > a[i + 1]!) i--;
+  if (i >= from) {
+    let j = to - 1;
+    while (a[j]! < a[i]!) j--;
+    const t = a[i]!;
+    a[i] = a[j]!;
+    a[j] = t;
+  }
+  for (let l = i + 1, r = to - 1; l < r; l++, r--) {
+    const t = a[l]!;
+    a[l] = a[r]!;
+    a[r] = t;
+  }
+  return i >= from;
 }
 
 // ---- packing (see the file comment); each returns the new write position ----
@@ -207,6 +251,10 @@ export class Canonicalizer {
   private tree: Int32Array<ArrayBuffer> = new Int32Array(64);
   /** Scratch for sorting file data keys. */
   private keys: number[] = [];
+  /** Tie breaking (encodeMinimal): a candidate encoding, the least so far and its process order. */
+  private cand: Int32Array<ArrayBuffer> = new Int32Array(256);
+  private best: Int32Array<ArrayBuffer> = new Int32Array(256);
+  private bestOrder: Int32Array<ArrayBuffer> = new Int32Array(8);
 
   /**
    * `memfds`: files 0..memfds-1 keep their numbers (they differ in content), shmem objects are
@@ -260,6 +308,7 @@ export class Canonicalizer {
     if (this.order.length < np) {
       this.order = new Int32Array(np * 2);
       this.sigHash = new Float64Array(np * 2);
+      this.bestOrder = new Int32Array(np * 2);
     }
   }
 
@@ -375,8 +424,8 @@ export class Canonicalizer {
   }
 
   /**
-   * The 53-bit hash of a process's local signature, which orders processes: two processes of a
-   * state with equal values keep their slot order (tests use it to build tie-preserving renamings).
+   * The 53-bit hash of a process's local signature, which orders processes; processes with equal
+   * values are ordered by the encoding they give (see encodeMinimal).
    */
   signature(mm: Mm): number {
     this.reserveFor(mm);
@@ -412,7 +461,8 @@ export class Canonicalizer {
       const mm = mms[m];
       if (mm !== null && mm !== undefined) order[live++] = m;
     }
-    // 1. Order the processes (insertion sort: stable, so equal signatures keep slot order).
+    // 1. Order the processes (insertion sort: stable, so tied processes start in slot order).
+    let tied = false;
     if (live > 1) {
       const hashes = this.sigHash;
       for (let i = 0; i < live; i++) hashes[i] = this.sigHashOf(mms[order[i]!]!);
@@ -428,8 +478,78 @@ export class Canonicalizer {
         order[j + 1] = m;
         hashes[j + 1] = h;
       }
+      for (let i = 1; i < live; i++) if (hashes[i] === hashes[i - 1]) tied = true;
     }
+    this.lastLive = live;
+    const pos = tied ? this.encodeMinimal(s, out, live) : this.encodeObjects(s, out, live, this.encodeProcesses(s, out, live));
+    return pos > out.length ? -1 : pos;
+  }
 
+  /**
+   * Processes with equal signature hashes (tie groups: runs of equal values in this.sigHash) in
+   * the order, of all orderings of each group, that gives the least encoding (lessThan); this.order
+   * is left in that order. Returns the length, which exceeds out.length if it does not fit. With
+   * more than MAX_TIE_ORDERINGS orderings in all, the groups keep slot order.
+   */
+  private encodeMinimal(s: State, out: Int32Array, live: number): number {
+    const order = this.order;
+    const hashes = this.sigHash;
+    let total = 1;
+    for (let i = 0; i < live && total <= MAX_TIE_ORDERINGS; ) {
+      let j = i + 1;
+      while (j < live && hashes[j] === hashes[i]) j++;
+      for (let k = 2; k <= j - i; k++) total *= k;
+      i = j;
+    }
+    if (total > MAX_TIE_ORDERINGS) return this.encodeObjects(s, out, live, this.encodeProcesses(s, out, live));
+    let bestLen = -1;
+    /** End of the best encoding's process section. */
+    let bestProcs = 0;
+    for (;;) {
+      let procs = this.encodeProcesses(s, this.cand, live);
+      // Word 0 is the same for every order (the leak counts do not depend on it), so a difference
+      // in the process section that follows decides, and the rest need not be encoded. (Not with
+      // an escaped header, which moves the process section.)
+      let c = 0;
+      if (bestLen >= 0 && procs <= this.cand.length && this.best[0] !== -1) c = firstDifference(this.cand, this.best, 1, procs < bestProcs ? procs : bestProcs);
+      if (c <= 0) {
+        let len = this.encodeObjects(s, this.cand, live, procs);
+        while (len > this.cand.length) {
+          this.cand = grown(this.cand, len);
+          procs = this.encodeProcesses(s, this.cand, live);
+          len = this.encodeObjects(s, this.cand, live, procs);
+        }
+        if (bestLen < 0 || c < 0 || lessThan(this.cand, len, this.best, bestLen)) {
+          const t = this.best;
+          this.best = this.cand;
+          this.cand = t;
+          bestLen = len;
+          bestProcs = procs;
+          this.bestOrder.set(order.subarray(0, live));
+        }
+      }
+      // Next ordering: an odometer over the groups, each through its permutations.
+      let i = 0;
+      for (; i < live; ) {
+        let j = i + 1;
+        while (j < live && hashes[j] === hashes[i]) j++;
+        if (j - i > 1 && nextPermutation(order, i, j)) break;
+        i = j;
+      }
+      if (i >= live) break;
+    }
+    order.set(this.bestOrder.subarray(0, live));
+    if (bestLen <= out.length) out.set(this.best.subarray(0, bestLen));
+    return bestLen;
+  }
+
+  /**
+   * Step 2 of encode(): the processes in this.order, from word 1 on; returns the end position,
+   * which exceeds out.length if they do not fit (stores past the end are dropped).
+   */
+  private encodeProcesses(s: State, out: Int32Array, live: number): number {
+    const mms = s.mms;
+    const order = this.order;
     // 2. Processes in that order, with global names; VMAs get positions in that order.
     const ep = this.nextEpoch();
     let vmaStamp = this.vmaStamp;
@@ -448,9 +568,19 @@ export class Canonicalizer {
         vmaPos[id] = vp++;
       }
     }
-    this.lastLive = live;
-    let pos = 1; // word 0: (live processes, leaked anon_vmas, leaked folios), written below
+    let pos = 1; // word 0: (live processes, leaked anon_vmas, leaked folios), see encodeObjects
     for (let k = 0; k < live; k++) pos = this.encodeMm(mms[order[k]!]!, out, pos);
+    return pos;
+  }
+
+  /**
+   * Steps 2 (leaks, word 0) to 5 of encode(), after encodeProcesses wrote words 1..pos; returns
+   * the end position, which exceeds out.length if the encoding does not fit.
+   */
+  private encodeObjects(s: State, out: Int32Array, live: number, pos: number): number {
+    const ep = this.epoch;
+    const vmaStamp = this.vmaStamp;
+    const vmaPos = this.vmaPos;
     // Leaked objects are not reachable from any process but still make a state different.
     const avs = s.anonVmas;
     const avReached = this.avN;
@@ -521,7 +651,7 @@ export class Canonicalizer {
       out[pos++] = files[f]!.data.size;
       pos = this.emitFileData(s, f, out, pos);
     }
-    return pos > out.length ? -1 : pos;
+    return pos;
   }
 
   /** The pages of file `f` (its page count is written by the caller): (page, byte) in page order. */

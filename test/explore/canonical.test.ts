@@ -1,20 +1,22 @@
 // The canonical encoding and the explorer's fast paths (src/explore/canonical.ts,
 // cloneStateForStep, the self-loop shortcut in KernelModel): exploration finds exactly the states
-// it found before they existed, renamed states encode alike, and any single change encodes apart.
+// a reference encoder finds up to process permutation, renamed states (process slots included,
+// tied or not) encode alike, and any single change encodes apart.
 import { describe, expect, it } from 'vitest';
 import { test as fcTest, fc } from '@fast-check/vitest';
 import { bfsSync } from '../../src/explore/bfs.ts';
 import type { ExploreModel } from '../../src/explore/model.ts';
-import { Canonicalizer } from '../../src/explore/canonical.ts';
+import { Canonicalizer, MAX_TIE_ORDERINGS } from '../../src/explore/canonical.ts';
 import { KernelModel } from '../../src/explore/kernelModel.ts';
 import { ALL_INVARIANTS, DEFAULT_INVARIANTS, checkInvariants, type Invariant } from '../../src/invariants/index.ts';
 import type { Kernel } from '../../src/model/kernel.ts';
 import { definePatch, type Patch } from '../../src/model/patch.ts';
 import { applyStep } from '../../src/model/syscalls.ts';
-import type { StepResult } from '../../src/scenario/step.ts';
+import type { Step, StepResult } from '../../src/scenario/step.ts';
+import { stepToLine } from '../../src/scenario/print.ts';
 import { buildKernel } from '../../src/model/patch.ts';
 import { PROFILES } from '../../src/model/profiles/index.ts';
-import { FILE_PAGE_BASE, FILE_PAGES, NONE, PageTable, cloneState, ptePack, ptePage, pteWritable, type Mm, type State, type Vma } from '../../src/model/state.ts';
+import { FILE_PAGE_BASE, FILE_PAGES, NONE, PageTable, cloneState, newState, ptePack, ptePage, pteWritable, type Mm, type State, type Vma } from '../../src/model/state.ts';
 import { SCENARIO_FILES } from '../../src/scenario/run.ts';
 import { defineSpec, type Spec } from '../../src/spec/defineSpec.ts';
 import defaultSpec from '../../specs/default.ts';
@@ -22,9 +24,8 @@ import reuseSpec from '../../specs/anon-vma-reuse.ts';
 
 /**
  * The kernel model without decode(), so the explorer keeps state objects: these tests compare the
- * encodings of the very states a step produces (a decoded frontier puts processes in canonical
- * order, which changes which of two tied encodings a state gets; test/explore/decode.test.ts
- * covers that path).
+ * encodings of the very states a step produces, in the slots the step put them
+ * (test/explore/decode.test.ts covers the decoded frontier, which has processes in canonical order).
  */
 function model(spec: Spec, patches: Patch[] = [], invariants: readonly Invariant[] = DEFAULT_INVARIANTS): KernelModel {
   const k = buildKernel('v6.18', PROFILES['v6.18'].patches, { zeroPage: true, overcommit: 0 }, patches);
@@ -87,6 +88,21 @@ function walk(m: KernelModel, choices: readonly number[]): State {
   return s;
 }
 
+/** Whether two live processes of `s` have equal signature hashes (the encoder tries their orders). */
+function hasTie(s: State): boolean {
+  const c = new Canonicalizer(SCENARIO_FILES);
+  const h = s.mms.flatMap((m) => (m === null ? [] : [c.signature(m)]));
+  return new Set(h).size < h.length;
+}
+
+/** The index of `step` among the model's actions. */
+function actionIndex(m: KernelModel, step: Step): number {
+  const line = stepToLine(step);
+  const a = m.actions.findIndex((st) => stepToLine(st) === line);
+  if (a < 0) throw new Error(`no action ${line}`);
+  return a;
+}
+
 // ---- renaming ----
 
 interface Renaming {
@@ -146,9 +162,9 @@ function permutation(keys: readonly number[], n: number): number[] {
 
 /**
  * Make `p` keep the relative order of the members of each class of `cls` (cls[i] = null: free).
- * The encoding names processes with equal local signatures in slot order, and live objects that no
- * process reaches (roots pinned only by descendants, leaks) in id order, so only renamings that
- * keep those orders are symmetries of the encoding (as of the original encoder too).
+ * The encoding names live objects that no process reaches (roots pinned only by descendants,
+ * leaks) in id order, so only renamings that keep that order are symmetries of the encoding (as of
+ * the original encoder too). Process slots need no such care: any permutation is a symmetry.
  */
 function keepOrder(p: number[], cls: readonly (number | null)[]): number[] {
   const out = p.slice();
@@ -183,14 +199,12 @@ function unreached(s: State): { avs: Set<number>; folios: Set<number> } {
 
 /** A renaming of every kind of name from random keys; process slots only if `procs`. */
 function renaming(s: State, keys: readonly number[], procs: boolean): Renaming {
-  const c = new Canonicalizer(SCENARIO_FILES);
-  const sig = s.mms.map((m) => (m === null ? null : c.signature(m)));
   const free = unreached(s);
   const n = s.mms.length;
   const nf = s.files.length - SCENARIO_FILES;
   const shmem = permutation(keys.slice(3), nf).map((x) => x + SCENARIO_FILES);
   return {
-    procs: procs ? keepOrder(permutation(keys, n), sig) : Array.from({ length: n }, (_, i) => i),
+    procs: procs ? permutation(keys, n) : Array.from({ length: n }, (_, i) => i),
     avs: keepOrder(permutation(keys.slice(1), s.anonVmas.length), s.anonVmas.map((_, i) => (free.avs.has(i) ? 0 : null))),
     folios: keepOrder(permutation(keys.slice(2), s.folios.length), s.folios.map((_, i) => (free.folios.has(i) ? 0 : null))),
     vmaIds: permutation(keys.slice(4), s.nextVmaId + 1),
@@ -215,9 +229,13 @@ function states(spec: Spec, depth: number): State[] {
 // ---- the reference: the explorer as it was before the fast paths ----
 
 /**
- * The original canonical encoder, verbatim in behaviour: per-process signatures with local names
- * sorted lexicographically (stable), then one global pass naming anon_vmas, folios and shmem
- * files by first appearance, one word per field.
+ * The original canonical encoder, verbatim in behaviour, made exact for process symmetry:
+ * per-process signatures with local names sorted lexicographically, then one global pass naming
+ * anon_vmas, folios and shmem files by first appearance, one word per field. The original kept
+ * processes with equal signatures in slot order; here every order of them is tried and the least
+ * encoding kept, so two states encode alike iff the original encodes them alike after some
+ * permutation of process slots (the least over all orders of tied processes is the least over
+ * all slot permutations, since the original sorts the rest).
  */
 class ReferenceCanonicalizer {
   private avName: number[] = [];
@@ -299,12 +317,24 @@ class ReferenceCanonicalizer {
       sigs[m] = this.out;
       order.push(m);
     });
-    order.sort((a, b) => {
-      const x = sigs[a]!;
-      const y = sigs[b]!;
+    const cmp = (x: readonly number[], y: readonly number[]): number => {
       for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
       return x.length - y.length;
-    });
+    };
+    order.sort((a, b) => cmp(sigs[a]!, sigs[b]!));
+    // Every order of each run of equal signatures; the least encoding.
+    let orderings: number[][] = [[]];
+    for (let i = 0; i < order.length; ) {
+      let j = i + 1;
+      while (j < order.length && cmp(sigs[order[j]!]!, sigs[order[i]!]!) === 0) j++;
+      const perms = permutations(order.slice(i, j));
+      orderings = orderings.flatMap((o) => perms.map((p) => [...o, ...p]));
+      i = j;
+    }
+    return orderings.map((o) => this.encodeOrdered(s, o)).reduce((a, b) => (cmp(b, a) < 0 ? b : a));
+  }
+
+  private encodeOrdered(s: State, order: readonly number[]): number[] {
     this.reset(s);
     const o = this.out;
     const vmaPos = new Map<number, number>();
@@ -344,6 +374,12 @@ class ReferenceCanonicalizer {
   }
 }
 
+/** Every permutation of `xs`. */
+function permutations(xs: readonly number[]): number[][] {
+  if (xs.length <= 1) return [xs.slice()];
+  return xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
+}
+
 /** The kernel model as explored before the fast paths: full copies, the reference encoder. */
 function referenceModel(m: KernelModel, invariants: readonly Invariant[] = DEFAULT_INVARIANTS): ExploreModel<State> {
   const ref = new ReferenceCanonicalizer(SCENARIO_FILES);
@@ -379,10 +415,12 @@ function referenceModel(m: KernelModel, invariants: readonly Invariant[] = DEFAU
 }
 
 describe('canonical encoding: exploration is unchanged', () => {
-  // The explorer finds exactly the states, per level, that it found before the fast paths, on
-  // whatever the model currently is: the reference is the original encoder with full copies.
-  // With the model as of commit 0f8ff46 (before the 6.17 mremap rework) both gave
-  // default/4: [1, 14, 130, 1017, 8413] and anon-vma-reuse/6: [1, 7, 22, 85, 483, 2725, 16118].
+  // The explorer finds exactly the states, per level, that it found before the fast paths, up to
+  // process permutation, on whatever the model currently is: the reference is the original
+  // encoder with full copies, made exact for process symmetry. With the model as of commit
+  // 0f8ff46 (before the 6.17 mremap rework) the original itself gave default/4:
+  // [1, 14, 130, 1017, 8413] and anon-vma-reuse/6: [1, 7, 22, 85, 483, 2725, 16118]; since
+  // process symmetry is exact, both give anon-vma-reuse/6: [1, 7, 22, 85, 481, 2692, 15860].
   for (const [spec, depth] of [[defaultSpec, 4], [reuseSpec, 6], [filesSpec, 3]] as const) {
     it(`${spec.name}, depth ${depth}: same states per level, transitions and witnesses as the reference`, () => {
       const fast = bfsSync(model(spec), { maxDepth: depth });
@@ -457,18 +495,20 @@ describe('canonical encoding: exploration is unchanged', () => {
 });
 
 describe('canonical encoding: symmetry', () => {
-  let cached: { samples: State[]; multi: State[] } | null = null;
+  let cached: { samples: State[]; multi: State[]; tied: State[] } | null = null;
   const sampled = () => {
     if (cached === null) {
       const samples = [...states(reuseSpec, 5), ...states(filesSpec, 3), ...states(defaultSpec, 3)];
-      cached = { samples, multi: samples.filter((s) => s.mms.filter((m) => m !== null).length >= 2 && s.anonVmas.length >= 2) };
+      const multi = samples.filter((s) => s.mms.filter((m) => m !== null).length >= 2 && s.anonVmas.length >= 2);
+      cached = { samples, multi, tied: multi.filter(hasTie) };
     }
     return cached;
   };
 
-  it('has samples with several processes, anon_vmas, folios and shmem files', () => {
-    const { samples, multi } = sampled();
+  it('has samples with several processes, anon_vmas, folios and shmem files, and with tied processes', () => {
+    const { samples, multi, tied } = sampled();
     expect(multi.length).toBeGreaterThan(1000);
+    expect(tied.length).toBeGreaterThan(300);
     expect(samples.some((s) => s.files.length > SCENARIO_FILES)).toBe(true);
     expect(multi.some((s) => s.folios.length >= 2)).toBe(true);
   });
@@ -494,6 +534,46 @@ describe('canonical encoding: symmetry', () => {
       expect(enc(r)).toBe(enc(s));
     },
   );
+
+  // Processes with equal signature hashes used to keep their slot order, so that moving them to
+  // other slots could change the encoding.
+  fcTest.prop([fc.nat({ max: 1_000_000 }), fc.array(fc.integer(), { minLength: 8, maxLength: 8 })], { numRuns: 300 })(
+    'any permutation of the process slots of a state with tied processes does not change the encoding',
+    (pick, keys) => {
+      const { tied } = sampled();
+      const s = tied[pick % tied.length]!;
+      const n = s.mms.length;
+      const r = rename(s, { ...renaming(s, keys, false), procs: permutation(keys, n) });
+      expect(enc(r)).toBe(enc(s));
+    },
+  );
+
+  /** n processes alike but for their anon_vma's refcount (not in the local signature): all tied. */
+  function tiedState(refcounts: readonly number[]): State {
+    const s = newState(refcounts.length, SCENARIO_FILES);
+    refcounts.forEach((refcount, i) => {
+      s.mms[i] = { vmas: [{ id: i + 1, start: 0x10, end: 0x11, pgoff: 0x10, flags: 0x73, file: NONE, anonVma: i, chain: [i], close: false }], mapCount: 1, ptes: new PageTable(), canonSig: undefined };
+      s.anonVmas.push({ root: i, parent: i, refcount, numChildren: 1, numActiveVmas: 1, degree: 0, tree: [i + 1], freed: false });
+    });
+    s.nextVmaId = refcounts.length + 1;
+    return s;
+  }
+  const rotated = (s: State): State => rename(s, { ...renaming(s, [0], false), procs: s.mms.map((_, i) => (i + 1) % s.mms.length) });
+
+  it(`tie groups: every order is tried up to ${MAX_TIE_ORDERINGS} orders, beyond that slot order`, () => {
+    expect(MAX_TIE_ORDERINGS).toBe(720);
+    // 6 tied processes (720 orders): the least encoding puts them by refcount, from any slots.
+    const six = tiedState([6, 2, 5, 1, 4, 3]);
+    const c = new Canonicalizer(SCENARIO_FILES);
+    const e = encodeWith(c, six);
+    expect(c.processOrder()).toEqual([3, 1, 5, 4, 2, 0]);
+    expect(encodeWith(c, rotated(six))).toBe(e);
+    expect(c.processOrder()).toEqual([4, 2, 0, 5, 3, 1]);
+    // 7 (5040 orders): slot order, so a rotation changes the encoding (still complete, less reduced).
+    const seven = tiedState([7, 2, 6, 1, 5, 3, 4]);
+    expect(encodeWith(c, rotated(seven))).not.toBe(encodeWith(c, seven));
+    expect(c.processOrder()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
 });
 
 describe('canonical encoding: properties', () => {
@@ -502,23 +582,31 @@ describe('canonical encoding: properties', () => {
   fcTest.prop(
     [fc.constantFrom(0, 1, 2), fc.array(fc.nat(), { minLength: 1, maxLength: 10 }), fc.array(fc.nat(), { maxLength: 10 }), fc.array(fc.integer(), { minLength: 8, maxLength: 8 })],
     { numRuns: 150 },
-  )('the same steps on a state and on a renamed copy keep their encodings equal', (si, prefix, steps, keys) => {
+  )('the same steps on a state and on a renamed copy, process slots included, keep their encodings equal', (si, prefix, steps, keys) => {
     const m = model(specs[si]!);
     const s0 = walk(m, prefix);
-    // Process slots are kept: a step can give two processes equal signatures, and then slot
-    // order decides (see keepOrder); objects and VMA identities are renamed freely.
+    // Everything is renamed, process slots too (steps often make processes tie):
+    // process p of `a` is in slot slot[p] of `b`.
+    const r = renaming(s0, keys, true);
+    const slot = r.procs.slice();
     let a = s0;
-    let b = rename(s0, renaming(s0, keys, false));
+    let b = rename(s0, r);
     expect(enc(b)).toBe(enc(a));
     for (const c of steps) {
       const en: number[] = [];
       for (let x = 0; x < m.actionCount; x++) if (m.enabled(a, x)) en.push(x);
       if (en.length === 0) break;
       const act = en[c % en.length]!;
+      const st = m.actions[act]!;
+      // The same step by the same process of `b`; a fork's child takes the lowest free slot.
+      const child = b.mms.indexOf(null);
+      const actB = actionIndex(m, st.op === 'fork' ? { ...st, proc: slot[st.proc]!, child } : { ...st, proc: slot[st.proc]! });
+      expect(m.enabled(b, actB)).toBe(true);
       a = m.successor(a, act).state;
       const ra = m.lastResult;
-      b = m.successor(b, act).state;
+      b = m.successor(b, actB).state;
       expect(m.lastResult).toEqual(ra);
+      if (st.op === 'fork') slot[st.child] = child;
       expect(enc(b)).toBe(enc(a));
     }
   });
