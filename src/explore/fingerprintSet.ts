@@ -1,7 +1,7 @@
 // An open-addressing hash set of 64-bit fingerprints: 8 bytes a slot (the two halves of a
-// fingerprint side by side in an Int32Array, one cache line holds 8 slots), linear probing. The
-// all-zero fingerprint marks an empty slot, so a fingerprint (0, 0) is stored as (0, 1). Exact:
-// all 64 bits of every fingerprint are stored.
+// fingerprint side by side in an Int32Array, one cache line holds 8 slots), linear probing; the
+// slot layout and the probe are fingerprintSlots.ts's. Exact: all 64 bits of every fingerprint
+// are stored.
 //
 // States are numbered in insertion order: `add` returns the new state's index (0, 1, 2, ...)
 // or -1 if the fingerprint was already present. The set does not store the indices.
@@ -30,6 +30,7 @@
 // observed-collision estimate without any copying; the segments are then merged).
 
 import { endianness } from 'node:os';
+import { forEachSlot, insert, mix, probe } from './fingerprintSlots.ts';
 
 /** Largest total capacity (slots) of all tables. */
 export const MAX_CAPACITY = 2 ** 30;
@@ -57,34 +58,28 @@ function growAtFor(cap: number, maxLoad: number): number {
 }
 
 /**
- * 32-bit mix of both halves of a fingerprint (as a uint32): so that even structured
- * (non-random) fingerprints spread. Its top SEGMENT_BITS bits choose the segment, the others
- * the home slot in it.
- */
-function mix(hi: number, lo: number): number {
-  return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0;
-}
-
-/**
- * Home slot of mix `v` in a table of `cap` = m · 2^e slots (32 ≤ m < 64, e ≤ FRAC_BITS):
- * (f · m) >>> (FRAC_BITS − e), where FRAC_BITS − e = clz32(cap) as ⌊log2 cap⌋ = e + 5.
+ * Home slot of mix `v` (fingerprintSlots.ts; its top SEGMENT_BITS bits choose the segment) in a
+ * table of `cap` = m · 2^e slots (32 ≤ m < 64, e ≤ FRAC_BITS): (f · m) >>> (FRAC_BITS − e), where
+ * FRAC_BITS − e = clz32(cap) as ⌊log2 cap⌋ = e + 5.
  */
 function home(v: number, cap: number): number {
   const s = Math.clz32(cap);
   return Math.imul(v & FRAC_MASK, cap >>> (FRAC_BITS - s)) >>> s;
 }
 
+/** Insert the fingerprint (hi, lo) of mix `v` into table `t` (where it is not yet). */
+function put(t: Int32Array, v: number, hi: number, lo: number): void {
+  const cap = t.length >>> 1;
+  insert(t, cap, home(v, cap), hi, lo);
+}
+
 /** Insert all fingerprints of table `from` into the empty table `t`. */
 function rehash(from: Int32Array, t: Int32Array): void {
-  const cap = t.length >>> 1;
+  // A plain loop, not forEachSlot: growth moves every entry, and a callback would cost here.
   for (let j = 0; j < from.length; j += 2) {
     const lo = from[j]!;
     const hi = from[j + 1]!;
-    if ((lo | hi) === 0) continue;
-    let i = home(mix(hi, lo), cap);
-    while ((t[i << 1]! | t[(i << 1) + 1]!) !== 0) if (++i === cap) i = 0;
-    t[i << 1] = lo;
-    t[(i << 1) + 1] = hi;
+    if ((lo | hi) !== 0) put(t, mix(hi, lo), hi, lo);
   }
 }
 
@@ -193,22 +188,14 @@ export class FingerprintSet {
   add(hi: number, lo: number): number {
     if ((hi | lo) === 0) lo = 1;
     const v = mix(hi, lo);
+    // probe, not put: one call level less on the explorer's hot path (inlining budget).
     const t = this.tabs[v >>> FRAC_BITS]!;
     const cap = t.length >>> 1;
-    let i = home(v, cap);
-    for (;;) {
-      const j = i << 1;
-      const l = t[j]!;
-      const h = t[j + 1]!;
-      if ((l | h) === 0) {
-        t[j] = lo;
-        t[j + 1] = hi;
-        return this.added(v);
-      }
-      // (xor compares int32 and uint32 patterns alike)
-      if (((l ^ lo) | (h ^ hi)) === 0) return -1;
-      if (++i === cap) i = 0;
-    }
+    const j = probe(t, cap, home(v, cap), hi, lo);
+    if (j >= 0) return -1;
+    t[~j] = lo;
+    t[~j + 1] = hi;
+    return this.added(v);
   }
 
   /** Count a fingerprint (with mix `v`) just stored; grow its table if over its load. */
@@ -225,15 +212,7 @@ export class FingerprintSet {
     const v = mix(hi, lo);
     const t = this.tabs[v >>> FRAC_BITS]!;
     const cap = t.length >>> 1;
-    let i = home(v, cap);
-    for (;;) {
-      const j = i << 1;
-      const l = t[j]!;
-      const h = t[j + 1]!;
-      if ((l | h) === 0) return false;
-      if (((l ^ lo) | (h ^ hi)) === 0) return true;
-      if (++i === cap) i = 0;
-    }
+    return probe(t, cap, home(v, cap), hi, lo) >= 0;
   }
 
   /** Segment `k` is over its load: double it (or, while small, double or split the single table). */
@@ -267,15 +246,9 @@ export class FingerprintSet {
       if ((lo | hi) === 0) continue;
       const v = mix(hi, lo);
       const k = v >>> FRAC_BITS;
-      const t = this.tabs[k]!;
-      const b = k * META;
-      const cap = t.length >>> 1;
-      let i = home(v, cap);
-      while ((t[i << 1]! | t[(i << 1) + 1]!) !== 0) if (++i === cap) i = 0;
-      t[i << 1] = lo;
-      t[(i << 1) + 1] = hi;
+      put(this.tabs[k]!, v, hi, lo);
       // A segment that gets more than its share grows at once.
-      if (++meta[b + COUNT]! > meta[b + GROW_AT]!) this.grow(k);
+      if (++meta[k * META + COUNT]! > meta[k * META + GROW_AT]!) this.grow(k);
     }
   }
 
@@ -400,13 +373,7 @@ export class FingerprintSet {
 
   /** Calls `f(hi, lo)` for every fingerprint (uint32 halves), table by table in slot order. */
   forEach(f: (hi: number, lo: number) => void): void {
-    for (const [t] of this.tables()) {
-      for (let j = 0; j < t.length; j += 2) {
-        const lo = t[j]!;
-        const hi = t[j + 1]!;
-        if ((lo | hi) !== 0) f(hi >>> 0, lo >>> 0);
-      }
-    }
+    for (const [t] of this.tables()) forEachSlot(t, f);
   }
 
   /**

@@ -58,3 +58,16 @@ export interface ExploreModel<S> {
   /** Witness names, bit i of Successor.events = witnessNames[i]. */
   readonly witnessNames: readonly string[];
 }
+
+/**
+ * `model.encode(s, buf)`, retried in buffers twice as large while it does not fit (returns -1):
+ * the buffer that holds the encoding, and its length.
+ */
+export function encodeGrowing<S>(model: ExploreModel<S>, s: S, buf: Int32Array): { buf: Int32Array; len: number } {
+  let len = model.encode(s, buf);
+  while (len < 0) {
+    buf = new Int32Array(buf.length * 2);
+    len = model.encode(s, buf);
+  }
+  return { buf, len };
+}

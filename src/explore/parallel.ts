@@ -27,24 +27,21 @@
 // are ignored, which is why the verdict and trace do not depend on timing. Paths are recorded on
 // decoded states and reported through model.translateTrace, as bfs does.
 //
-// Limits as in bfs: maxStates (exact, checked at the merge), maxMemoryBytes (fingerprint tables,
-// trace store, frontier slabs, buffered candidates, the workers' own sets), maxSeconds,
-// maxHeapBytes (main thread plus the workers' reported heaps), AbortSignal. A run stopped by a
-// limit counts the transitions and action counts of the units merged so far (bfs counts up to the
-// very step). Every exit path terminates the workers. A model without decode() runs the
-// sequential bfs instead.
+// The run's books (counts, witnesses, verdict, limits over time, progress, the result) are a
+// RunLedger (runLedger.ts), as in bfs. Limits as in bfs: maxStates (exact, checked at the merge),
+// maxMemoryBytes (fingerprint tables, trace store, frontier slabs, buffered candidates, the
+// workers' own sets), maxSeconds, maxHeapBytes (main thread plus the workers' reported heaps),
+// AbortSignal. A run stopped by a limit counts the transitions and action counts of the units
+// merged so far (bfs counts up to the very step). Every exit path terminates the workers. A model
+// without decode() runs the sequential bfs instead.
 
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
-import { getHeapStatistics } from 'node:v8';
-import {
-  bfs, ExploreError, optimisticCollisionProbability, type BfsOptions, type BfsProgress, type BfsResult, type BfsViolation,
-  type IncompleteReason, type Verdict,
-} from './bfs.ts';
-import type { ExploreModel, Violation } from './model.ts';
-import { fingerprint64 } from './hash.ts';
+import { bfs, ExploreError, initialState, type BfsOptions, type BfsResult } from './bfs.ts';
+import type { ExploreModel } from './model.ts';
 import { FingerprintSet, MAX_CAPACITY } from './fingerprintSet.ts';
-import { MAX_ACTION, TraceStore } from './traceStore.ts';
+import { TraceStore } from './traceStore.ts';
+import { RunLedger } from './runLedger.ts';
 import { minFingerprintDistance, SharedFingerprintTable } from './sharedFingerprintTable.ts';
 import {
   createFromFactory, rebuildThrown, REC_ACTION, REC_HEADER, REC_HI, REC_LEN, REC_LO, REC_PARENT, type DoneMsg, type FromWorker,
@@ -184,16 +181,9 @@ function countRecords(data: Int32Array): number {
 class ParallelRun<S> {
   private readonly nActions: number;
   private readonly nWorkers: number;
-  private readonly maxDepth: number;
-  private readonly maxStates: number;
-  private readonly maxMemory: number;
-  private readonly maxHeap: number;
-  private readonly deadline: number;
   private readonly signal: AbortSignal | undefined;
-  private readonly onProgress: ((p: BfsProgress) => void) | undefined;
-  private readonly progressMs: number;
   private readonly checkAll: boolean;
-  private readonly observedLimit: number;
+  private readonly ledger: RunLedger;
   private readonly unitStates: number;
   private readonly batchWords: number;
   private readonly encodeWords: number;
@@ -204,9 +194,6 @@ class ParallelRun<S> {
   private readonly trace: TraceStore;
   private cur = new SharedSlab();
   private next = new SharedSlab();
-  private level = 0;
-  private depth = 0;
-  private exhausted = false;
 
   private units: Unit[] = [];
   private nextSend = 0;
@@ -220,27 +207,8 @@ class ParallelRun<S> {
   private ready = 0;
   private closing = false;
 
-  private transitions = 0;
-  private readonly actionCounts: Float64Array;
-  private readonly statesPerLevel: number[] = [];
-  private seenEvents = 0;
-  private readonly witnessDepth: Int32Array;
-  private readonly witnessFrom: Int32Array;
-  private readonly witnessAction: Int32Array;
-
-  private finished = false;
-  private verdict: Verdict = 'pass';
-  private reason: IncompleteReason | null = null;
-  private violation: BfsViolation | null = null;
-  private peakMemory = 0;
-
-  private readonly t0: number;
-  private tEnd = 0;
-  private nextProgressAt: number;
-  private lastProgressT: number;
-  private lastProgressStates = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
-  private readonly onAbort = (): void => this.finish('incomplete', 'aborted');
+  private readonly onAbort = (): void => this.ledger.finish('incomplete', 'aborted');
 
   private resolve: () => void = () => {};
   private reject: (e: unknown) => void = () => {};
@@ -252,36 +220,16 @@ class ParallelRun<S> {
     o: ParallelBfsOptions,
     workers: number,
   ) {
+    this.ledger = new RunLedger(model, o, { onFinish: () => this.resolve(), heapSampleMs: 0 });
     this.nActions = model.actionCount;
-    if (!Number.isInteger(this.nActions) || this.nActions < 0 || this.nActions > MAX_ACTION + 1) {
-      throw new RangeError(`explorer: actionCount must be an integer in 0..${MAX_ACTION + 1}, got ${this.nActions}`);
-    }
-    if (model.witnessNames.length > 32) throw new RangeError('explorer: at most 32 witnesses');
     this.nWorkers = workers;
     this.trace = new TraceStore(this.nActions);
-    this.maxDepth = o.maxDepth ?? Infinity;
-    this.maxStates = o.maxStates ?? Infinity;
-    this.maxMemory = o.maxMemoryBytes ?? Infinity;
-    this.maxHeap = o.maxHeapBytes ?? Infinity;
     this.signal = o.signal;
-    this.onProgress = o.onProgress;
-    this.progressMs = o.progressIntervalMs ?? 500;
     this.checkAll = o.checkEveryTransition ?? false;
-    const lim = o.observedCollisionLimit ?? 1e7;
-    this.observedLimit = lim === true ? Infinity : lim === false ? -1 : lim;
     this.unitStates = Math.max(1, Math.floor(o.unitStates ?? 1024));
     this.batchWords = Math.max(1024, Math.floor(o.batchWords ?? 1 << 18));
     this.encodeWords = Math.max(1, o.encodeWords ?? 256);
     this.shared = new SharedFingerprintTable(o.expectedStates ?? 0);
-    this.actionCounts = new Float64Array(this.nActions);
-    const nw = model.witnessNames.length;
-    this.witnessDepth = new Int32Array(nw).fill(-1);
-    this.witnessFrom = new Int32Array(nw).fill(-1);
-    this.witnessAction = new Int32Array(nw).fill(-1);
-    this.t0 = performance.now();
-    this.deadline = o.maxSeconds === undefined ? Infinity : this.t0 + o.maxSeconds * 1000;
-    this.lastProgressT = this.t0;
-    this.nextProgressAt = this.t0 + this.progressMs;
     this.done = new Promise<void>((res, rej) => {
       this.resolve = res;
       this.reject = rej;
@@ -292,39 +240,15 @@ class ParallelRun<S> {
 
   /** The initial state (in this thread), then the workers. */
   start(): void {
-    const model = this.model;
-    let s0: S;
-    let v: Violation | null;
-    const buf = new Int32Array(this.encodeWords);
-    let enc = buf;
-    let len: number;
     const fp = new Int32Array(2);
-    try {
-      s0 = model.initial();
-      len = model.encode(s0, enc);
-      while (len < 0) {
-        enc = new Int32Array(enc.length * 2);
-        len = model.encode(s0, enc);
-      }
-      fingerprint64(enc, len, fp);
-      v = model.check(null, -1, s0);
-    } catch (e) {
-      throw new ExploreError(`model failed on the initial state: ${String(e)}`, [], e);
-    }
+    const s0 = initialState(this.model, new Int32Array(this.encodeWords), fp);
     this.shared.add(fp[0]!, fp[1]!);
     this.trace.addRoot();
-    this.statesPerLevel.push(1);
-    if (v !== null) {
-      this.violation = { invariant: v.invariant, message: v.message, trace: [], depth: 0 };
-      return this.finish('violation', null);
-    }
-    if (this.maxDepth <= 0) return this.finish('pass', null);
-    if (this.signal?.aborted === true) return this.finish('incomplete', 'aborted');
-    this.cur.append(enc, 0, len);
-    this.statesPerLevel.push(0);
+    if (!this.ledger.initial(s0.violation)) return;
+    this.cur.append(s0.buf, 0, s0.len);
 
     this.signal?.addEventListener('abort', this.onAbort);
-    this.timer = setInterval(() => this.guard(() => this.tick()), Math.min(100, Math.max(10, this.progressMs)));
+    this.timer = setInterval(() => this.guard(() => this.tick()), Math.min(100, Math.max(10, this.ledger.progressIntervalMs)));
     const init: WorkerInit = { factory: this.factory, checkAll: this.checkAll, batchWords: this.batchWords, encodeWords: this.encodeWords };
     for (let i = 0; i < this.nWorkers; i++) {
       const worker = new Worker(new URL('./parallelWorker.mjs', import.meta.url), { workerData: init });
@@ -341,7 +265,7 @@ class ParallelRun<S> {
 
   /** Run `f`; an exception ends the search with it. */
   private guard(f: () => void): void {
-    if (this.finished) return;
+    if (this.ledger.finished) return;
     try {
       f();
     } catch (e) {
@@ -349,26 +273,14 @@ class ParallelRun<S> {
     }
   }
 
-  private finish(verdict: Verdict, reason: IncompleteReason | null): void {
-    if (this.finished) return;
-    this.verdict = verdict;
-    this.reason = reason;
-    this.finished = true;
-    this.tEnd = performance.now();
-    this.resolve();
-  }
-
   private fail(e: unknown): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.tEnd = performance.now();
-    this.reject(e);
+    if (this.ledger.abandon()) this.reject(e);
   }
 
   /** Stop the timer and terminate every worker; drops the shared buffers. */
   async close(): Promise<void> {
     this.closing = true;
-    this.finished = true;
+    this.ledger.abandon();
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
     this.signal?.removeEventListener('abort', this.onAbort);
@@ -409,7 +321,7 @@ class ParallelRun<S> {
         this.pendingBytes += m.data.byteLength;
         if (m.stop !== null && m.unit < this.stopUnit) this.stopUnit = m.unit;
         this.merge();
-        if (!this.finished) this.dispatch();
+        if (!this.ledger.finished) this.dispatch();
         return;
       }
     }
@@ -432,20 +344,21 @@ class ParallelRun<S> {
     this.mergedParents = 0;
     this.stopUnit = Infinity;
     // Size the level's sets for the growth of the previous level (they grow if that is short).
-    const prev = this.statesPerLevel[this.level - 1] ?? 1;
+    const ledger = this.ledger;
+    const prev = ledger.statesPerLevel[ledger.level - 1] ?? 1;
     // Never more than the states left under maxStates, nor a quarter of the memory left (at
     // 64 bytes a state: the level set, and the workers' sets holding a quarter more in all).
-    const headroom = this.maxMemory === Infinity ? Infinity : (this.maxMemory - this.memoryEstimate(0)) / 4;
+    const headroom = ledger.maxMemory === Infinity ? Infinity : (ledger.maxMemory - this.memoryEstimate(0)) / 4;
     const expected = Math.max(0, Math.min(
       Math.ceil((this.cur.count * this.cur.count) / Math.max(1, prev)),
-      this.maxStates - this.trace.size,
+      ledger.maxStates - this.trace.size,
       Math.floor(headroom / 64),
       1 << 24,
     ));
     this.levelSet = new FingerprintSet(expected);
     const localExpected = Math.ceil((expected * 1.25) / this.nWorkers);
     const msg: ToWorker = {
-      type: 'level', level: this.level, table: this.shared.shared, segments: this.cur.segments, seenEvents: this.seenEvents, expected: localExpected,
+      type: 'level', level: ledger.level, table: this.shared.shared, segments: this.cur.segments, seenEvents: ledger.seenEvents, expected: localExpected,
     };
     for (const s of this.slots) s.worker.postMessage(msg);
     this.dispatch();
@@ -476,35 +389,39 @@ class ParallelRun<S> {
 
   /** Merge the finished prefix of the level's units, in order. */
   private merge(): void {
-    while (!this.finished && this.nextMerge < this.units.length) {
+    const ledger = this.ledger;
+    while (!ledger.finished && this.nextMerge < this.units.length) {
       const p = this.pending.get(this.nextMerge);
       if (p === undefined) return;
-      while (p.batches.length > 0 && !this.finished) {
+      while (p.batches.length > 0 && !ledger.finished) {
         const b = p.batches.shift()!;
         this.pendingBytes -= b.data.byteLength;
         const last = p.done !== null && p.batches.length === 0;
         this.mergeBatch(b, last ? p.done : null);
       }
-      if (this.finished || p.done === null) return;
+      if (ledger.finished || p.done === null) return;
       this.unitDone(p.done);
-      if (this.finished) return;
+      if (ledger.finished) return;
       this.pending.delete(this.nextMerge);
       this.mergedParents += this.units[this.nextMerge]!.count;
       this.nextMerge++;
     }
-    if (!this.finished && this.nextMerge === this.units.length && this.cur.unread === 0) this.levelDone();
+    if (!ledger.finished && this.nextMerge === this.units.length && this.cur.unread === 0) this.levelDone();
   }
 
   private mergeBatch(b: Batch, done: DoneMsg | null): void {
     const data = b.data;
     if (data.length === 0) return;
-    if (this.memoryExceeded(countRecords(data))) return this.finish('incomplete', 'maxMemory');
+    const ledger = this.ledger;
+    if (this.memoryExceeded(countRecords(data))) return ledger.finish('incomplete', 'maxMemory');
     const stop: Stop | null = done !== null && done.stop !== null && done.stop.candidate ? done.stop : null;
     const tentative = b.tentative;
     const levelSet = this.levelSet;
     const trace = this.trace;
     const next = this.next;
-    const nextLevel = this.level + 1;
+    const statesPerLevel = ledger.statesPerLevel;
+    const maxStates = ledger.maxStates;
+    const nextLevel = ledger.level + 1;
     let ti = 0;
     let rec = 0;
     for (let p = 0; p < data.length; rec++) {
@@ -515,117 +432,77 @@ class ParallelRun<S> {
       const len = data[p + REC_LEN]!;
       const end = p + REC_HEADER + len;
       let idx = -1;
-      if (trace.size >= this.maxStates) {
-        if (!levelSet.has(hi, lo)) return this.finish('incomplete', 'maxStates');
+      if (trace.size >= maxStates) {
+        if (!levelSet.has(hi, lo)) return ledger.finish('incomplete', 'maxStates');
       } else if (levelSet.add(hi, lo) >= 0) {
         idx = trace.add(parent, action);
-        this.statesPerLevel[nextLevel]!++;
+        statesPerLevel[nextLevel]!++;
         next.append(data, p + REC_HEADER, len);
       }
       const t = ti < tentative.length && tentative[ti]!.rec === rec ? tentative[ti++]! : null;
       if (t !== null && idx >= 0) {
         this.addCounters(t.counters);
-        return this.foundViolation(t.violation, trace.path(idx));
+        return ledger.violated(t.violation, trace.path(idx));
       }
       if (stop !== null && end === data.length) {
         this.addCounters(done!.counters);
-        if (idx >= 0) return this.foundViolation(stop.violation!, trace.path(idx));
-        return this.foundViolation(stop.transition ?? stop.violation!, trace.path(parent).concat(action));
+        if (idx >= 0) return ledger.violated(stop.violation!, trace.path(idx));
+        return ledger.violated(stop.transition ?? stop.violation!, trace.path(parent).concat(action));
       }
       p = end;
     }
   }
 
+  /** A worker's counts for a unit (or its prefix up to a violation); its first events witness level + 1. */
   private addCounters(c: UnitCounters): void {
-    this.transitions += c.transitions;
-    const counts = this.actionCounts;
+    const ledger = this.ledger;
+    ledger.transitions += c.transitions;
+    const counts = ledger.actionCounts;
     for (let a = 0; a < counts.length; a++) counts[a] += c.counts[a]!;
-    const fresh = c.events & ~this.seenEvents;
-    if (fresh === 0) return;
-    this.seenEvents |= fresh;
-    for (let b = 0; b < this.witnessDepth.length; b++) {
-      if ((fresh & (1 << b)) !== 0) {
-        this.witnessDepth[b] = this.level + 1;
-        this.witnessFrom[b] = c.witnessParent[b]!;
-        this.witnessAction[b] = c.witnessAction[b]!;
-      }
+    const depth = ledger.level + 1;
+    for (let b = 0; b < c.witnessParent.length; b++) {
+      if ((c.events & (1 << b)) !== 0) ledger.witness(1 << b, depth, c.witnessParent[b]!, c.witnessAction[b]!);
     }
   }
 
   private unitDone(d: DoneMsg): void {
+    const ledger = this.ledger;
     const stop = d.stop;
     if (stop === null) return this.addCounters(d.counters);
     if (stop.kind === 'violation') {
       // A candidate stop was resolved with the unit's last record.
       if (stop.candidate) throw new Error('parallel search: a unit stopped at a candidate that was not merged');
       this.addCounters(d.counters);
-      return this.foundViolation(stop.violation!, this.trace.path(stop.parent).concat(stop.action));
+      return ledger.violated(stop.violation!, this.trace.path(stop.parent).concat(stop.action));
     }
     const thrown = stop.error!;
     if (stop.kind === 'decode') {
       throw new ExploreError(
-        `model failed to decode state ${stop.parent} (depth ${this.level}): ${thrown.text}`,
-        this.realTraceOrRecorded(this.trace.path(stop.parent)),
+        `model failed to decode state ${stop.parent} (depth ${ledger.level}): ${thrown.text}`,
+        ledger.realTraceOrRecorded(this.trace.path(stop.parent)),
         rebuildThrown(thrown),
       );
     }
-    this.transitions += d.counters.transitions;
+    ledger.transitions += d.counters.transitions;
     throw new ExploreError(
-      `model threw while applying action ${stop.action} (${stop.description}) at depth ${this.level + 1}: ${thrown.text}`,
-      this.realTraceOrRecorded(this.trace.path(stop.parent).concat(stop.action)),
+      `model threw while applying action ${stop.action} (${stop.description}) at depth ${ledger.level + 1}: ${thrown.text}`,
+      ledger.realTraceOrRecorded(this.trace.path(stop.parent).concat(stop.action)),
       rebuildThrown(thrown),
     );
-  }
-
-  /**
-   * A path recorded on decoded states as actions from the initial state (the workers expand
-   * decoded states; see ExploreModel.translateTrace), as bfs reports it.
-   */
-  private realTrace(path: number[]): number[] {
-    const m = this.model;
-    return m.translateTrace !== undefined ? m.translateTrace(path) : path;
-  }
-
-  /** realTrace, or the recorded path if the model fails on it (it is the model's failure we report). */
-  private realTraceOrRecorded(path: number[]): number[] {
-    try {
-      return this.realTrace(path);
-    } catch {
-      return path;
-    }
-  }
-
-  private foundViolation(v: Violation, path: number[]): void {
-    this.violation = { invariant: v.invariant, message: v.message, trace: path, depth: path.length };
-    this.depth = this.level;
-    this.finish('violation', null);
   }
 
   /** Every unit of the level merged: the level's states join the global table; on to the next. */
   private levelDone(): void {
     const found = this.next.count;
-    if (this.memoryExceeded(0)) return this.finish('incomplete', 'maxMemory');
+    if (this.memoryExceeded(0)) return this.ledger.finish('incomplete', 'maxMemory');
     this.notePeak();
     this.shared.reserve(this.levelSet.size);
     this.levelSet.forEach((hi, lo) => this.shared.add(hi, lo));
     this.levelSet = new FingerprintSet();
-    if (found === 0) {
-      this.statesPerLevel.pop();
-      this.depth = this.level;
-      this.exhausted = true;
-      return this.finish('pass', null);
-    }
-    this.depth = this.level + 1;
-    if (this.depth >= this.maxDepth) {
-      this.cur = new SharedSlab();
-      this.next = new SharedSlab();
-      return this.finish('pass', null);
-    }
-    this.cur = this.next;
+    const goOn = this.ledger.endLevel(found);
+    this.cur = goOn ? this.next : new SharedSlab();
     this.next = new SharedSlab();
-    this.level++;
-    this.statesPerLevel.push(0);
-    this.startLevel();
+    if (goOn) this.startLevel();
   }
 
   // ---- limits and progress ----
@@ -648,93 +525,36 @@ class ParallelRun<S> {
 
   private memoryExceeded(more: number): boolean {
     const m = this.memoryEstimate(more);
-    return m === Infinity || m > this.maxMemory;
+    return m === Infinity || m > this.ledger.maxMemory;
   }
 
   private notePeak(): number {
-    const m = this.memoryEstimate(0);
-    if (m > this.peakMemory && m !== Infinity) this.peakMemory = m;
-    return m;
+    return this.ledger.notePeak(this.memoryEstimate(0));
   }
 
   private tick(): void {
-    if (this.signal?.aborted === true) return this.finish('incomplete', 'aborted');
+    const ledger = this.ledger;
     const now = performance.now();
-    if (now >= this.deadline) return this.finish('incomplete', 'maxSeconds');
-    if (this.maxHeap !== Infinity) {
-      let heap = getHeapStatistics().used_heap_size;
-      for (const s of this.slots) heap += s.heapUsed;
-      if (heap > this.maxHeap) return this.finish('incomplete', 'maxMemory');
+    let heapElsewhere = 0;
+    for (const s of this.slots) heapElsewhere += s.heapUsed;
+    if (ledger.limitHit(now, heapElsewhere)) return;
+    if (ledger.maxMemory !== Infinity && this.memoryExceeded(0)) return ledger.finish('incomplete', 'maxMemory');
+    if (ledger.progressDue(now)) {
+      ledger.progress(now, this.trace.size, this.notePeak(), this.cur.count - this.mergedParents + this.next.count);
     }
-    if (this.maxMemory !== Infinity && this.memoryExceeded(0)) return this.finish('incomplete', 'maxMemory');
-    if (this.onProgress !== undefined && now >= this.nextProgressAt) this.progress(now);
-  }
-
-  private progress(now: number): void {
-    const dt = (now - this.lastProgressT) / 1000;
-    const states = this.trace.size;
-    const rate = dt > 0 ? (states - this.lastProgressStates) / dt : 0;
-    this.lastProgressT = now;
-    this.lastProgressStates = states;
-    this.nextProgressAt = now + this.progressMs;
-    this.onProgress!({
-      level: this.level,
-      states,
-      transitions: this.transitions,
-      statesPerSecond: rate,
-      memoryBytes: this.notePeak(),
-      queue: this.cur.count - this.mergedParents + this.next.count,
-      seconds: (now - this.t0) / 1000,
-    });
   }
 
   // ---- result ----
 
   result(): ParallelBfsResult {
-    if (!this.finished) throw new Error('explorer: result() before the search finished');
-    if (this.verdict === 'incomplete') {
-      this.depth = this.level;
-      if (this.statesPerLevel.length > 1 && this.statesPerLevel[this.statesPerLevel.length - 1] === 0) this.statesPerLevel.pop();
-    }
+    if (this.ledger.finished) this.notePeak();
     const states = this.trace.size;
-    const seconds = (this.tEnd - this.t0) / 1000;
-    const names = this.model.witnessNames;
-    const witnesses: Record<string, number | null> = {};
-    const witnessTraces: Record<string, number[] | null> = {};
-    for (let b = 0; b < names.length; b++) {
-      const d = this.witnessDepth[b]!;
-      witnesses[names[b]!] = d < 0 ? null : d;
-      witnessTraces[names[b]!] = d < 0 ? null : this.realTrace(this.trace.path(this.witnessFrom[b]!).concat(this.witnessAction[b]!));
-    }
-    const bytesPerState = states > 0 ? (this.shared.bytes() + this.levelSet.bytes() + this.trace.bytes()) / states : 0;
-    this.notePeak();
-    let observed: number | null = null;
-    if (states <= this.observedLimit) {
-      const d = minFingerprintDistance(states, (f) => {
-        this.shared.forEach(f);
-        this.levelSet.forEach(f);
-      });
-      observed = d === Infinity ? 0 : 1 / d;
-    }
-    return {
-      verdict: this.verdict,
-      reason: this.reason,
-      exhausted: this.exhausted,
-      states,
-      transitions: this.transitions,
-      depth: this.depth,
-      statesPerLevel: this.statesPerLevel.slice(),
-      seconds,
-      statesPerSecond: seconds > 0 ? states / seconds : 0,
-      bytesPerState,
-      memoryBytes: this.peakMemory,
-      actionCounts: Array.from(this.actionCounts),
-      witnesses,
-      witnessTraces,
-      violation: this.violation === null ? null : { ...this.violation, trace: this.realTrace(this.violation.trace) },
-      collisionProbability: { optimistic: optimisticCollisionProbability(states, this.transitions + 1), observed },
-      workers: this.nWorkers,
-    };
+    const stored = this.shared.bytes() + this.levelSet.bytes() + this.trace.bytes();
+    const minDistance = (): number => minFingerprintDistance(states, (f) => {
+      this.shared.forEach(f);
+      this.levelSet.forEach(f);
+    });
+    return { ...this.ledger.result(this.trace, states, stored, minDistance), workers: this.nWorkers };
   }
 }
 

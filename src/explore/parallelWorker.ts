@@ -11,7 +11,7 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { getHeapStatistics } from 'node:v8';
-import type { ExploreModel, Violation } from './model.ts';
+import { encodeGrowing, type ExploreModel, type Violation } from './model.ts';
 import { fingerprint64 } from './hash.ts';
 import { FingerprintSet } from './fingerprintSet.ts';
 import { sharedTableHas, tableShift } from './sharedFingerprintTable.ts';
@@ -64,12 +64,9 @@ class Expander {
   }
 
   private encode(s: unknown): number {
-    let len = this.model.encode(s, this.buf);
-    while (len < 0) {
-      this.buf = new Int32Array(this.buf.length * 2);
-      len = this.model.encode(s, this.buf);
-    }
-    return len;
+    const enc = encodeGrowing(this.model, s, this.buf);
+    this.buf = enc.buf;
+    return enc.len;
   }
 
   private append(parent: number, a: number, hi: number, lo: number, len: number): void {

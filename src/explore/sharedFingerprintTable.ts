@@ -1,7 +1,6 @@
 // The parallel explorer's global fingerprint set: an open-addressing table of 64-bit fingerprints
-// in a SharedArrayBuffer, with the same layout and probing as FingerprintSet (fingerprintSet.ts):
-// one Int32Array of 2 × capacity, slot i = (lo, hi) at [2i, 2i + 1], the all-zero pair marks an
-// empty slot and (0, 0) is stored as (0, 1).
+// in a SharedArrayBuffer, with the slot layout and probing of fingerprintSlots.ts (as
+// FingerprintSet); one table of a power-of-two capacity, the home slot is the mix's top bits.
 //
 // Only the coordinator writes it, and only between BFS levels, while no worker is expanding; the
 // workers read it without locks during a level (sharedTableHas). Growing allocates a new buffer,
@@ -9,13 +8,9 @@
 
 import { endianness } from 'node:os';
 import { MAX_CAPACITY } from './fingerprintSet.ts';
+import { forEachSlot, insert, mix, probe } from './fingerprintSlots.ts';
 
 const MIN_CAPACITY = 1 << 10;
-
-/** Home slot of a fingerprint (the same Fibonacci hashing as FingerprintSet). */
-function slotOf(hi: number, lo: number, shift: number): number {
-  return Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> shift;
-}
 
 /** Capacity (a power of two, at least MIN_CAPACITY) that holds `n` fingerprints at load ≤ 3/4. */
 function capacityFor(n: number): number {
@@ -36,19 +31,8 @@ export function tableShift(table: Int32Array): number {
  * to call from any thread while nobody writes the table.
  */
 export function sharedTableHas(table: Int32Array, shift: number, hi: number, lo: number): boolean {
-  hi |= 0;
-  lo |= 0;
   if ((hi | lo) === 0) lo = 1;
-  const mask = (table.length >>> 1) - 1;
-  let i = slotOf(hi, lo, shift);
-  for (;;) {
-    const j = i << 1;
-    const l = table[j]!;
-    const h = table[j + 1]!;
-    if ((l | h) === 0) return false;
-    if (l === lo && h === hi) return true;
-    i = (i + 1) & mask;
-  }
+  return probe(table, table.length >>> 1, mix(hi, lo) >>> shift, hi, lo) >= 0;
 }
 
 export class SharedFingerprintTable {
@@ -98,16 +82,11 @@ export class SharedFingerprintTable {
     const old = this.table;
     const buffer = new SharedArrayBuffer(cap * 8);
     const t = new Int32Array(buffer);
-    const mask = cap - 1;
     const shift = 32 - Math.log2(cap);
     for (let j = 0; j < old.length; j += 2) {
       const lo = old[j]!;
       const hi = old[j + 1]!;
-      if ((lo | hi) === 0) continue;
-      let i = slotOf(hi, lo, shift);
-      while ((t[i << 1]! | t[(i << 1) + 1]!) !== 0) i = (i + 1) & mask;
-      t[i << 1] = lo;
-      t[(i << 1) + 1] = hi;
+      if ((lo | hi) !== 0) insert(t, cap, mix(hi, lo) >>> shift, hi, lo);
     }
     this.buffer = buffer;
     this.table = t;
@@ -116,26 +95,14 @@ export class SharedFingerprintTable {
 
   /** Insert (hi, lo); returns false if it was present. Never call during a level. */
   add(hi: number, lo: number): boolean {
+    // int32 halves (forEach hands out uint32 ones): keeps the shared probe on small integers.
     hi |= 0;
     lo |= 0;
     if ((hi | lo) === 0) lo = 1;
     if (this.count + 1 > (this.capacity >>> 2) * 3) this.reserve(1);
-    const t = this.table;
-    const mask = this.capacity - 1;
-    let i = slotOf(hi, lo, 32 - Math.log2(this.capacity));
-    for (;;) {
-      const j = i << 1;
-      const l = t[j]!;
-      const h = t[j + 1]!;
-      if ((l | h) === 0) {
-        t[j] = lo;
-        t[j + 1] = hi;
-        this.count++;
-        return true;
-      }
-      if (l === lo && h === hi) return false;
-      i = (i + 1) & mask;
-    }
+    if (!insert(this.table, this.capacity, mix(hi, lo) >>> (32 - Math.log2(this.capacity)), hi, lo)) return false;
+    this.count++;
+    return true;
   }
 
   has(hi: number, lo: number): boolean {
@@ -144,12 +111,7 @@ export class SharedFingerprintTable {
 
   /** Calls `f(hi, lo)` for every fingerprint (uint32 halves), in table order. */
   forEach(f: (hi: number, lo: number) => void): void {
-    const t = this.table;
-    for (let j = 0; j < t.length; j += 2) {
-      const lo = t[j]!;
-      const hi = t[j + 1]!;
-      if ((lo | hi) !== 0) f(hi >>> 0, lo >>> 0);
-    }
+    forEachSlot(this.table, f);
   }
 
   /** Drop the table (keeps a minimal one). */
