@@ -125,7 +125,7 @@ export class KernelModel implements ExploreModel<State> {
 
   /**
    * A step that the kernel's early-exit checks answer (EEXIST, ENOMEM over a hole, EFAULT,
-   * mprotect to the same protection: a third of all steps, see earlyExit.ts) returns `s` itself
+   * mprotect to the same protection: a third to two thirds of the steps, see earlyExit.ts) returns `s` itself
    * without copying anything. Any other step is applied to a copy that shares everything it
    * cannot write with `s` (cloneStateForStep); if it changed nothing after all (a read of a mapped
    * page, ...), it also returns `s`. The encoding of `s` is then copied from a cache instead of

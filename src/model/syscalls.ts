@@ -4,7 +4,7 @@
 import type { Kernel } from './kernel.ts';
 import type { Step, StepResult } from '../scenario/step.ts';
 import { MREMAP_DONTUNMAP, MREMAP_FIXED, MREMAP_MAYMOVE } from './mremap.ts';
-import { VM_READ, VM_WRITE, filePageFile, filePageIndex, ownFiles, ptePage, pteWritable, ZERO_PAGE, type Mm, type State } from './state.ts';
+import { VM_READ, VM_WRITE, filePageFile, filePageIndex, ownFiles, ptePage, pteWritable, ZERO_PAGE, type Mm, type State, type Vma } from './state.ts';
 import { vmaLookup } from './vma.ts';
 import { filePageByte } from './memory.ts';
 import { UNCHANGED, type EarlyExit, type EarlyExitChecks } from './earlyExit.ts';
@@ -16,10 +16,9 @@ function errnoResult(e: StepResult['errno']): StepResult {
   return e === null ? OK : { errno: e };
 }
 
-/** The access faults with SIGSEGV (EFAULT): no VMA at `page`, or one that does not allow it (bad_area). */
-function badArea(mm: Mm, page: number, write: boolean): boolean {
-  const vma = vmaLookup(mm, page);
-  return vma === null || (vma.flags & (write ? VM_WRITE : VM_READ)) === 0;
+/** Whether the VMA allows the access; an access without a VMA or permission gets SIGSEGV (bad_area, EFAULT). */
+function allows(vma: Vma, write: boolean): boolean {
+  return (vma.flags & (write ? VM_WRITE : VM_READ)) !== 0;
 }
 
 /**
@@ -27,8 +26,8 @@ function badArea(mm: Mm, page: number, write: boolean): boolean {
  * a VMA or permission, a fault when the PTE is missing or read-only for a store, then the access.
  */
 export function userAccess(k: Kernel, s: State, mm: Mm, page: number, write: boolean, value: number): StepResult {
-  if (badArea(mm, page, write)) return EFAULT;
-  const vma = vmaLookup(mm, page)!;
+  const vma = vmaLookup(mm, page);
+  if (vma === null || !allows(vma, write)) return EFAULT;
   let pte = mm.ptes.get(page);
   if (pte === undefined || (write && !pteWritable(pte))) {
     if (k.handleMmFault(s, mm, vma, page, write) !== 'ok') return EFAULT;
@@ -59,7 +58,8 @@ function pageByte(s: State, ref: number): number {
  * PTE of an anonymous page of the same byte.
  */
 function userAccessEarlyExit(s: State, mm: Mm, page: number, write: boolean, value: number): StepResult | null {
-  if (badArea(mm, page, write)) return EFAULT;
+  const vma = vmaLookup(mm, page);
+  if (vma === null || !allows(vma, write)) return EFAULT;
   const pte = mm.ptes.get(page);
   if (pte === undefined) return null;
   const ref = ptePage(pte);
