@@ -9,21 +9,28 @@
 //
 // Process order. Each live process gets a local signature: its encoding with anon_vmas, folios
 // and shmem files named by first appearance within that process alone (so it depends neither on
-// slot numbers nor on the other processes). Processes are ordered by a 53-bit hash of their
-// signature. Processes with equal hashes (a tie group: identical signatures, or a 2^-53
-// collision) are put in the order, of all orders of each group, whose complete encoding is least
-// (Int32 words compared in turn, then the length). That costs one more encoding (or its process
-// section, when that already loses) per further order, and nothing when no process ties: ties
-// are 0.3% of encodings in specs/default.ts, 10% in specs/anon-vma-reuse.ts. Beyond
-// MAX_TIE_ORDERINGS orders in all (7 processes alike), tied processes keep slot order: still
-// complete, only less reduced. With caching on (the explorer), the hash is kept on the Mm object
-// (Mm.canonSig), so a step re-signs only the process it changed: the explorer shares untouched
-// mms between a state and its successors (cloneStateForStep) and never mutates an explored
-// state. (Tie breaking reads only the cached hashes and the state, so the cache stays valid.)
+// slot numbers nor on the other processes). Processes are ordered by a 30-bit hash of their
+// signature (a small integer, so caching it allocates nothing). Processes with equal hashes (a
+// tie group: identical signatures, or a collision, which only costs time) are put in the order,
+// of all orders of each group, whose complete encoding is least (Int32 words compared in turn,
+// then the length). Ties are 0.3% of encodings in specs/default.ts, 10% in
+// specs/anon-vma-reuse.ts, and most of them are symmetric: processes alike down to the objects
+// they reach (siblings forked from one parent, processes that never faulted). Each group is first
+// tested for that (swapIsAutomorphism: every pair of neighbours in it can be exchanged by a
+// renaming that leaves the state as it is); then every order encodes alike and one is enough.
+// Any other group costs one more encoding (or its process section, when that already loses) per
+// further order. Beyond MAX_TIE_ORDERINGS orders of such groups in all (7 processes alike),
+// tied processes keep slot order: still complete, only less reduced. With caching on (the
+// explorer), the hash is kept on the Mm object (Mm.canonSig), so a step re-signs only the process
+// it changed: the explorer shares untouched mms between a state and its successors
+// (cloneStateForStep) and never mutates an explored state. (Tie breaking reads only the cached
+// hashes and the state, so the cache stays valid.)
 //
 // Global pass. The processes in that order, naming anon_vmas, folios and shmem files by first
 // appearance; then live objects no process reaches (a root pinned only by descendants, leaks) are
 // named in id order; then every named anon_vma and folio, naming any further ones they point to.
+// The first process's words are its local signature; when that was the last one computed (often
+// the process the step changed), they are copied rather than encoded again.
 //
 // Equivalence. Two states get the same encoding iff they are the same up to renaming of
 // processes (any permutation of slots), anon_vmas, folios, shmem files and VMA identities, except
@@ -54,7 +61,7 @@
 // two different states could encode alike (a leaked anon_vma's record read as a folio's, the
 // folio records shifted into the file contents: test/explore/decode.test.ts has such a pair).
 
-import { FILE_PAGE_BASE, FILE_PAGES, NONE, ZERO_PAGE, type Mm, type State } from '../model/state.ts';
+import { FILE_PAGE_BASE, FILE_PAGES, NONE, ZERO_PAGE, type FileObj, type Mm, type State } from '../model/state.ts';
 
 /** Epochs run up to this, then the stamp tables are cleared (never in practice). */
 const EPOCH_LIMIT = 0x3fffffff;
@@ -108,6 +115,41 @@ function nextPermutation(a: Int32Array, from: number, to: number): boolean {
     a[r] = t;
   }
   return i >= from;
+}
+
+/** Record that σ exchanges x and y (stamp/to as in swapIsAutomorphism); false if σ already maps either elsewhere. */
+function pairUp(stamp: Int32Array, to: Int32Array, e: number, x: number, y: number): boolean {
+  if (stamp[x] === e) {
+    if (to[x] !== y) return false;
+  } else {
+    stamp[x] = e;
+    to[x] = y;
+  }
+  if (stamp[y] === e) return to[y] === x;
+  stamp[y] = e;
+  to[y] = x;
+  return true;
+}
+
+/** σ(x): x itself unless paired (NONE and ids beyond the table included). */
+function image(stamp: Int32Array, to: Int32Array, e: number, x: number): number {
+  return x >= 0 && x < stamp.length && stamp[x] === e ? to[x]! : x;
+}
+
+/** Insert v into the sorted t[from .. from + n). */
+function insertSorted(t: Int32Array, from: number, n: number, v: number): void {
+  let q = from + n - 1;
+  while (q >= from && t[q]! > v) {
+    t[q + 1] = t[q]!;
+    q--;
+  }
+  t[q + 1] = v;
+}
+
+function sameFile(x: FileObj, y: FileObj): boolean {
+  if (x.shmemAnon !== y.shmemAnon || x.size !== y.size || x.data.size !== y.data.size) return false;
+  for (const [k, v] of x.data) if (y.data.get(k) !== v) return false;
+  return true;
 }
 
 // ---- packing (see the file comment); each returns the new write position ----
@@ -232,6 +274,8 @@ export class Canonicalizer {
   /** Global VMA positions by VMA id (valid iff vmaStamp[id] === epoch). */
   private vmaStamp: Int32Array<ArrayBuffer> = new Int32Array(64);
   private vmaPos: Int32Array<ArrayBuffer> = new Int32Array(64);
+  /** Next global VMA position. */
+  private vmaNext = 0;
   /** Process slots in canonical order (the first `live` entries) and their signature hashes. */
   private order: Int32Array<ArrayBuffer> = new Int32Array(8);
   /** Live processes of the state last encoded. */
@@ -244,9 +288,12 @@ export class Canonicalizer {
   processOrder(): number[] {
     return Array.from(this.order.subarray(0, this.lastLive));
   }
-  private sigHash: Float64Array<ArrayBuffer> = new Float64Array(8);
-  /** Scratch for local signatures. */
+  private sigHash: Int32Array<ArrayBuffer> = new Int32Array(8);
+  /** Scratch for local signatures: the last one computed is sigMm's, sigLen words, named in epoch sigEpoch. */
   private sig: Int32Array<ArrayBuffer> = new Int32Array(256);
+  private sigMm: Mm | null = null;
+  private sigLen = 0;
+  private sigEpoch = -1;
   /** Scratch for sorting an anon_vma tree's positions. */
   private tree: Int32Array<ArrayBuffer> = new Int32Array(64);
   /** Scratch for sorting file data keys. */
@@ -255,6 +302,19 @@ export class Canonicalizer {
   private cand: Int32Array<ArrayBuffer> = new Int32Array(256);
   private best: Int32Array<ArrayBuffer> = new Int32Array(256);
   private bestOrder: Int32Array<ArrayBuffer> = new Int32Array(8);
+  /** Per tie group (by its first position in this.order): 1 if its orders all encode alike. */
+  private tieFixed: Int32Array<ArrayBuffer> = new Int32Array(8);
+  /** swapIsAutomorphism: σ by kind (symTo[id] is valid iff symStamp[id] === symEpoch), a's naming. */
+  private symEpoch = 0;
+  private symAvStamp: Int32Array<ArrayBuffer> = new Int32Array(16);
+  private symAvTo: Int32Array<ArrayBuffer> = new Int32Array(16);
+  private symFolioStamp: Int32Array<ArrayBuffer> = new Int32Array(16);
+  private symFolioTo: Int32Array<ArrayBuffer> = new Int32Array(16);
+  private symFileStamp: Int32Array<ArrayBuffer> = new Int32Array(16);
+  private symFileTo: Int32Array<ArrayBuffer> = new Int32Array(16);
+  private symVmaStamp: Int32Array<ArrayBuffer> = new Int32Array(16);
+  private symVmaTo: Int32Array<ArrayBuffer> = new Int32Array(16);
+  private symA: Int32Array<ArrayBuffer> = new Int32Array(64);
 
   /**
    * `memfds`: files 0..memfds-1 keep their numbers (they differ in content), shmem objects are
@@ -307,8 +367,9 @@ export class Canonicalizer {
     }
     if (this.order.length < np) {
       this.order = new Int32Array(np * 2);
-      this.sigHash = new Float64Array(np * 2);
+      this.sigHash = new Int32Array(np * 2);
       this.bestOrder = new Int32Array(np * 2);
+      this.tieFixed = new Int32Array(np * 2);
     }
   }
 
@@ -360,8 +421,10 @@ export class Canonicalizer {
    * (VMA count, map_count, 2 × PTE count); per VMA: (start, end, pgoff), flags << 1 | close
    * (flags < 2^30), (file name, anon_vma name, chain length), chain names in groups of 3 (the last
    * padded with 0); per PTE: (page, mapped page name << 1 | writable).
+   *
+   * In the global pass (ep: its epoch; 0 in a local one), the VMAs also get the next positions.
    */
-  private encodeMm(mm: Mm, out: Int32Array, pos: number): number {
+  private encodeMm(mm: Mm, out: Int32Array, pos: number, ep: number): number {
     const vmas = mm.vmas;
     const nv = vmas.length;
     const e = mm.ptes.e;
@@ -369,6 +432,7 @@ export class Canonicalizer {
     pos = pack3(out, pos, nv, mm.mapCount, ne);
     for (let i = 0; i < nv; i++) {
       const v = vmas[i]!;
+      if (ep !== 0) this.placeVma(v.id, ep);
       pos = pack3(out, pos, v.start, v.end, v.pgoff);
       out[pos++] = v.flags * 2 + (v.close ? 1 : 0);
       const chain = v.chain;
@@ -384,7 +448,7 @@ export class Canonicalizer {
     }
     for (let j = 0; j < ne; j += 2) {
       const pte = e[j + 1]!;
-      pos = pack2(out, pos, e[j]!, this.pageRef(Math.floor(pte / 2)) * 2 + (pte & 1));
+      pos = pack2(out, pos, e[j]!, this.pageRef(pte >> 1) * 2 + (pte & 1));
     }
     return pos;
   }
@@ -394,37 +458,40 @@ export class Canonicalizer {
     for (;;) {
       const buf = this.sig;
       this.nextEpoch();
-      const len = this.encodeMm(mm, buf, 0);
-      if (len <= buf.length) return len;
+      const len = this.encodeMm(mm, buf, 0, 0);
+      if (len <= buf.length) {
+        this.sigMm = mm;
+        this.sigLen = len;
+        this.sigEpoch = this.epoch;
+        return len;
+      }
       this.sig = grown(buf, len);
     }
   }
 
-  /** 53-bit hash of the local signature of `mm` (cached on the Mm when caching is on). */
+  /** 30-bit hash of the local signature of `mm` (cached on the Mm when caching is on). */
   private sigHashOf(mm: Mm): number {
-    if (this.cache && mm.canonSig !== undefined) return mm.canonSig;
+    if (this.cache) {
+      const c = mm.canonSig;
+      if (c !== undefined) return c;
+    }
     const len = this.localSig(mm);
     const b = this.sig;
-    let h1 = 0x2545f491 ^ len;
-    let h2 = 0x1b873593 ^ len;
+    let h = 0x2545f491 ^ len;
     for (let i = 0; i < len; i++) {
-      const w = b[i]!;
-      h1 = Math.imul(h1 ^ w, 0x85ebca6b);
-      h1 ^= h1 >>> 13;
-      h2 = Math.imul((h2 + w) | 0, 0xc2b2ae35);
-      h2 ^= h2 >>> 16;
+      h = Math.imul(h ^ b[i]!, 0x85ebca6b);
+      h ^= h >>> 13;
     }
-    h1 = Math.imul(h1 ^ (h1 >>> 16), 0x7feb352d);
-    h1 ^= h1 >>> 15;
-    h2 = Math.imul(h2 ^ (h2 >>> 15), 0x846ca68b);
-    h2 ^= h2 >>> 16;
-    const h = (h1 >>> 0) * 2097152 + (h2 >>> 11);
+    h = Math.imul(h ^ (h >>> 16), 0x7feb352d);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0x846ca68b);
+    h = (h ^ (h >>> 16)) & 0x3fffffff;
     if (this.cache) mm.canonSig = h;
     return h;
   }
 
   /**
-   * The 53-bit hash of a process's local signature, which orders processes; processes with equal
+   * The 30-bit hash of a process's local signature, which orders processes; processes with equal
    * values are ordered by the encoding they give (see encodeMinimal).
    */
   signature(mm: Mm): number {
@@ -488,20 +555,26 @@ export class Canonicalizer {
   /**
    * Processes with equal signature hashes (tie groups: runs of equal values in this.sigHash) in
    * the order, of all orderings of each group, that gives the least encoding (lessThan); this.order
-   * is left in that order. Returns the length, which exceeds out.length if it does not fit. With
-   * more than MAX_TIE_ORDERINGS orderings in all, the groups keep slot order.
+   * is left in that order. Returns the length, which exceeds out.length if it does not fit.
+   * Symmetric groups (every order encodes alike) keep slot order; with more than
+   * MAX_TIE_ORDERINGS orderings of the others in all, every group keeps slot order.
    */
   private encodeMinimal(s: State, out: Int32Array, live: number): number {
     const order = this.order;
     const hashes = this.sigHash;
+    const fixed = this.tieFixed;
     let total = 1;
     for (let i = 0; i < live && total <= MAX_TIE_ORDERINGS; ) {
       let j = i + 1;
       while (j < live && hashes[j] === hashes[i]) j++;
-      for (let k = 2; k <= j - i; k++) total *= k;
+      // A group whose members can be swapped in turn by automorphisms encodes alike in every order.
+      let f = j - i > 1 ? 1 : 0;
+      for (let q = i; f === 1 && q + 1 < j; q++) if (!this.swapIsAutomorphism(s, order[q]!, order[q + 1]!)) f = 0;
+      fixed[i] = f;
+      if (f === 0) for (let k = 2; k <= j - i; k++) total *= k;
       i = j;
     }
-    if (total > MAX_TIE_ORDERINGS) return this.encodeObjects(s, out, live, this.encodeProcesses(s, out, live));
+    if (total === 1 || total > MAX_TIE_ORDERINGS) return this.encodeObjects(s, out, live, this.encodeProcesses(s, out, live));
     let bestLen = -1;
     /** End of the best encoding's process section. */
     let bestProcs = 0;
@@ -525,7 +598,8 @@ export class Canonicalizer {
           this.cand = t;
           bestLen = len;
           bestProcs = procs;
-          this.bestOrder.set(order.subarray(0, live));
+          const bo = this.bestOrder;
+          for (let q = 0; q < live; q++) bo[q] = order[q]!;
         }
       }
       // Next ordering: an odometer over the groups, each through its permutations.
@@ -533,14 +607,153 @@ export class Canonicalizer {
       for (; i < live; ) {
         let j = i + 1;
         while (j < live && hashes[j] === hashes[i]) j++;
-        if (j - i > 1 && nextPermutation(order, i, j)) break;
+        if (j - i > 1 && fixed[i] === 0 && nextPermutation(order, i, j)) break;
         i = j;
       }
       if (i >= live) break;
     }
-    order.set(this.bestOrder.subarray(0, live));
-    if (bestLen <= out.length) out.set(this.best.subarray(0, bestLen));
+    const bo = this.bestOrder;
+    for (let q = 0; q < live; q++) order[q] = bo[q]!;
+    if (bestLen <= out.length) {
+      const b = this.best;
+      for (let q = 0; q < bestLen; q++) out[q] = b[q]!;
+    }
     return bestLen;
+  }
+
+  /**
+   * Whether swapping the processes in slots a and b is an automorphism of `s`: their local
+   * signatures are equal, and the renaming σ that exchanges their VMAs, and the objects they name,
+   * name by name in local order (fixing all else), is well defined, moves nothing another process
+   * refers to, and maps every object's record onto that of its image. Then s with the two swapped
+   * is s renamed by σ, so any process order and the one with a and b exchanged encode alike. False
+   * when unsure (the caller then tries both orders).
+   */
+  private swapIsAutomorphism(s: State, a: number, b: number): boolean {
+    const mms = s.mms;
+    const ma = mms[a]!;
+    const mb = mms[b]!;
+    const avs = s.anonVmas;
+    const folios = s.folios;
+    const files = s.files;
+    const nvmaIds = s.nextVmaId + 1;
+    if (this.symAvStamp.length < avs.length) {
+      this.symAvStamp = grownCopy(this.symAvStamp, avs.length);
+      this.symAvTo = grown(this.symAvTo, avs.length);
+    }
+    if (this.symFolioStamp.length < folios.length) {
+      this.symFolioStamp = grownCopy(this.symFolioStamp, folios.length);
+      this.symFolioTo = grown(this.symFolioTo, folios.length);
+    }
+    if (this.symFileStamp.length < files.length) {
+      this.symFileStamp = grownCopy(this.symFileStamp, files.length);
+      this.symFileTo = grown(this.symFileTo, files.length);
+    }
+    if (this.symVmaStamp.length < nvmaIds) {
+      this.symVmaStamp = grownCopy(this.symVmaStamp, nvmaIds);
+      this.symVmaTo = grown(this.symVmaTo, nvmaIds);
+    }
+    // Local signature and naming of a, kept; then b's, compared.
+    const len = this.localSig(ma);
+    const nav = this.avN;
+    const nf = this.folioN;
+    const nfi = this.fileN;
+    const n = len + nav + nf + nfi;
+    if (this.symA.length < n) this.symA = grown(this.symA, n);
+    const keep = this.symA;
+    const sig = this.sig;
+    for (let i = 0; i < len; i++) keep[i] = sig[i]!;
+    let p = len;
+    for (let i = 0; i < nav; i++) keep[p++] = this.avOrder[i]!;
+    for (let i = 0; i < nf; i++) keep[p++] = this.folioOrder[i]!;
+    for (let i = 0; i < nfi; i++) keep[p++] = this.fileOrder[i]!;
+    if (this.localSig(mb) !== len || this.avN !== nav || this.folioN !== nf || this.fileN !== nfi) return false;
+    const sigB = this.sig;
+    for (let i = 0; i < len; i++) if (keep[i] !== sigB[i]) return false;
+    if (this.symEpoch >= EPOCH_LIMIT) {
+      this.symAvStamp.fill(0);
+      this.symFolioStamp.fill(0);
+      this.symFileStamp.fill(0);
+      this.symVmaStamp.fill(0);
+      this.symEpoch = 0;
+    }
+    const e = ++this.symEpoch;
+    // σ, as pairs exchanged (an object may be paired with itself).
+    const avStamp = this.symAvStamp;
+    const avTo = this.symAvTo;
+    const folioStamp = this.symFolioStamp;
+    const folioTo = this.symFolioTo;
+    const fileStamp = this.symFileStamp;
+    const fileTo = this.symFileTo;
+    const vmaStamp = this.symVmaStamp;
+    const vmaTo = this.symVmaTo;
+    p = len;
+    for (let i = 0; i < nav; i++) if (!pairUp(avStamp, avTo, e, keep[p++]!, this.avOrder[i]!)) return false;
+    for (let i = 0; i < nf; i++) if (!pairUp(folioStamp, folioTo, e, keep[p++]!, this.folioOrder[i]!)) return false;
+    for (let i = 0; i < nfi; i++) if (!pairUp(fileStamp, fileTo, e, keep[p++]!, this.fileOrder[i]!)) return false;
+    const va = ma.vmas;
+    const vb = mb.vmas;
+    for (let i = 0; i < va.length; i++) {
+      const x = va[i]!.id;
+      const y = vb[i]!.id;
+      if (x < 0 || y < 0 || x >= nvmaIds || y >= nvmaIds || !pairUp(vmaStamp, vmaTo, e, x, y)) return false;
+    }
+    // Every other process refers to fixed objects and VMAs only.
+    for (let c = 0; c < mms.length; c++) {
+      const mc = mms[c];
+      if (mc === null || mc === undefined || c === a || c === b) continue;
+      const vmas = mc.vmas;
+      for (let i = 0; i < vmas.length; i++) {
+        const v = vmas[i]!;
+        if (v.id < 0 || v.id >= nvmaIds || image(vmaStamp, vmaTo, e, v.id) !== v.id) return false;
+        if (image(avStamp, avTo, e, v.anonVma) !== v.anonVma || image(fileStamp, fileTo, e, v.file) !== v.file) return false;
+        const chain = v.chain;
+        for (let j = 0; j < chain.length; j++) if (image(avStamp, avTo, e, chain[j]!) !== chain[j]) return false;
+      }
+      const pt = mc.ptes.e;
+      for (let j = 1; j < pt.length; j += 2) {
+        const ref = pt[j]! >> 1;
+        if (ref >= 0 ? image(folioStamp, folioTo, e, ref) !== ref : ref <= FILE_PAGE_BASE && image(fileStamp, fileTo, e, Math.floor((FILE_PAGE_BASE - ref) / FILE_PAGES)) !== Math.floor((FILE_PAGE_BASE - ref) / FILE_PAGES)) return false;
+      }
+    }
+    // Every object's record, renamed by σ, is its image's record.
+    for (let x = 0; x < avs.length; x++) {
+      const y = image(avStamp, avTo, e, x);
+      const ax = avs[x]!;
+      const ay = avs[y]!;
+      if (ax.freed !== ay.freed || ax.refcount !== ay.refcount || ax.numChildren !== ay.numChildren || ax.numActiveVmas !== ay.numActiveVmas || ax.degree !== ay.degree) return false;
+      if (image(avStamp, avTo, e, ax.root) !== ay.root || image(avStamp, avTo, e, ax.parent) !== ay.parent) return false;
+      const tx = ax.tree;
+      const ty = ay.tree;
+      const nt = tx.length;
+      if (nt !== ty.length) return false;
+      // Trees as multisets: σ(tx) and ty sorted, compared.
+      if (this.tree.length < 2 * nt) this.tree = grown(this.tree, 2 * nt);
+      const t = this.tree;
+      for (let j = 0; j < nt; j++) {
+        insertSorted(t, 0, j, image(vmaStamp, vmaTo, e, tx[j]!));
+        insertSorted(t, nt, j, ty[j]!);
+      }
+      for (let j = 0; j < nt; j++) if (t[j] !== t[nt + j]) return false;
+    }
+    for (let x = 0; x < folios.length; x++) {
+      const y = image(folioStamp, folioTo, e, x);
+      if (y === x) {
+        const m = folios[x]!.mapping;
+        if (image(avStamp, avTo, e, m) !== m) return false;
+        continue;
+      }
+      const fx = folios[x]!;
+      const fy = folios[y]!;
+      if (image(avStamp, avTo, e, fx.mapping) !== fy.mapping || fx.index !== fy.index || fx.mapcount !== fy.mapcount || fx.refcount !== fy.refcount) return false;
+      if (fx.exclusive !== fy.exclusive || fx.data !== fy.data || fx.freed !== fy.freed) return false;
+    }
+    for (let i = 0; i < nfi; i++) {
+      const x = keep[len + nav + nf + i]!;
+      const y = fileTo[x]!;
+      if (x !== y && !sameFile(files[x]!, files[y]!)) return false;
+    }
+    return true;
   }
 
   /**
@@ -550,27 +763,34 @@ export class Canonicalizer {
   private encodeProcesses(s: State, out: Int32Array, live: number): number {
     const mms = s.mms;
     const order = this.order;
-    // 2. Processes in that order, with global names; VMAs get positions in that order.
-    const ep = this.nextEpoch();
-    let vmaStamp = this.vmaStamp;
-    let vmaPos = this.vmaPos;
-    let vp = 0;
-    for (let k = 0; k < live; k++) {
-      const vmas = mms[order[k]!]!.vmas;
-      for (let i = 0; i < vmas.length; i++) {
-        const id = vmas[i]!.id;
-        if (id >= vmaStamp.length) {
-          this.reserve(0, 0, 0, id + 1, 0);
-          vmaStamp = this.vmaStamp;
-          vmaPos = this.vmaPos;
-        }
-        vmaStamp[id] = ep;
-        vmaPos[id] = vp++;
-      }
-    }
+    // 2. Processes in that order, with global names; VMAs get positions in that order. The first
+    // process's words are its local signature: if that is the one just computed (usually the
+    // process the step changed) and its names are still those of this epoch, they are copied.
+    const reuse = live > 0 && mms[order[0]!] === this.sigMm && this.epoch === this.sigEpoch;
+    this.sigMm = null; // the names of this epoch are no longer its alone
+    const ep = reuse ? this.epoch : this.nextEpoch();
+    this.vmaNext = 0;
     let pos = 1; // word 0: (live processes, leaked anon_vmas, leaked folios), see encodeObjects
-    for (let k = 0; k < live; k++) pos = this.encodeMm(mms[order[k]!]!, out, pos);
+    let k = 0;
+    if (reuse) {
+      const len = this.sigLen;
+      const sig = this.sig;
+      const n = len < out.length - 1 ? len : out.length - 1;
+      for (let i = 0; i < n; i++) out[i + 1] = sig[i]!;
+      pos += len;
+      const vmas = mms[order[0]!]!.vmas;
+      for (let i = 0; i < vmas.length; i++) this.placeVma(vmas[i]!.id, ep);
+      k = 1;
+    }
+    for (; k < live; k++) pos = this.encodeMm(mms[order[k]!]!, out, pos, ep);
     return pos;
+  }
+
+  /** The next global position to VMA `id` (epoch ep). */
+  private placeVma(id: number, ep: number): void {
+    if (id >= this.vmaStamp.length) this.reserve(0, 0, 0, id + 1, 0);
+    this.vmaStamp[id] = ep;
+    this.vmaPos[id] = this.vmaNext++;
   }
 
   /**
@@ -641,10 +861,17 @@ export class Canonicalizer {
     // 5. File contents: memfds by number (their page counts in groups of 4, then their pages),
     // then shmem objects in canonical order (page count, pages).
     const files = s.files;
-    for (let f = 0; f < this.memfds; f += 4) {
-      pos = pack4(out, pos, files[f]!.data.size, f + 1 < this.memfds ? files[f + 1]!.data.size : 0, f + 2 < this.memfds ? files[f + 2]!.data.size : 0, f + 3 < this.memfds ? files[f + 3]!.data.size : 0);
+    const memfds = this.memfds;
+    let pages = 0;
+    for (let f = 0; f < memfds; f += 4) {
+      const a = files[f]!.data.size;
+      const b = f + 1 < memfds ? files[f + 1]!.data.size : 0;
+      const c = f + 2 < memfds ? files[f + 2]!.data.size : 0;
+      const d = f + 3 < memfds ? files[f + 3]!.data.size : 0;
+      pages += a + b + c + d;
+      pos = pack4(out, pos, a, b, c, d);
     }
-    for (let f = 0; f < this.memfds; f++) pos = this.emitFileData(s, f, out, pos);
+    if (pages !== 0) for (let f = 0; f < memfds; f++) pos = this.emitFileData(s, f, out, pos);
     for (let i = 0; i < this.fileN; i++) {
       const f = this.fileOrder[i]!;
       out[pos++] = files[f]!.size;
